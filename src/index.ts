@@ -1,0 +1,5 @@
+/** qtask public API. */
+export * from './errors.ts';
+export * from './task/types.ts';
+export * from './task/canonical.ts';
+export type * from './store/types.ts';
