@@ -1,8 +1,18 @@
 import type { Command } from 'commander';
+import * as cancel from './cancel.ts';
+import * as create from './create.ts';
+import * as list from './list.ts';
+import * as prioritize from './prioritize.ts';
+import * as query from './query.ts';
+import * as remove from './remove.ts';
+import * as reset from './reset.ts';
+import * as show from './show.ts';
+import * as stat from './stat.ts';
+import * as wait from './wait.ts';
 
 export interface CommandModule {
   register(program: Command): void;
 }
 
 // Each command module registers itself here.
-export const commandModules: CommandModule[] = [];
+export const commandModules: CommandModule[] = [list, create, stat, query, show, wait, reset, prioritize, cancel, remove];
