@@ -9,10 +9,11 @@ import * as reset from './reset.ts';
 import * as show from './show.ts';
 import * as stat from './stat.ts';
 import * as wait from './wait.ts';
+import * as worker from './worker.ts';
 
 export interface CommandModule {
   register(program: Command): void;
 }
 
 // Each command module registers itself here.
-export const commandModules: CommandModule[] = [list, create, stat, query, show, wait, reset, prioritize, cancel, remove];
+export const commandModules: CommandModule[] = [list, create, stat, query, show, wait, reset, prioritize, cancel, remove, worker];
