@@ -53,7 +53,9 @@ export function resolveTaskFnModule(module: string, cwd = process.cwd()): string
     });
   }
   try {
-    return pathToFileURL(createRequire(resolvePath(cwd, 'package.json')).resolve(module)).href;
+    const found = createRequire(resolvePath(cwd, 'package.json')).resolve(module);
+    // Node built-ins (`node:fs`) resolve to their own name.
+    return isAbsolute(found) ? pathToFileURL(found).href : found;
   } catch {
     // ESM-only packages have no `require` entry; fall back to ESM resolution from qtask itself.
     try {
