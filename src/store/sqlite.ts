@@ -1,0 +1,167 @@
+import type { JsonValue, TaskDef, TaskDocument, TaskStatus } from '../task/types.ts';
+import { assertPoolName } from './pool.ts';
+import { claim } from './sqlite/claim.ts';
+import { commit } from './sqlite/commit.ts';
+import { createTasks, validateDefs } from './sqlite/create.ts';
+import { fail } from './sqlite/fail.ts';
+import { heartbeat } from './sqlite/heartbeat.ts';
+import { find, get, listPools, stat } from './sqlite/read.ts';
+import { DEFAULT_MAX_ATTEMPTS, reclaimExpired } from './sqlite/reclaim.ts';
+import { release } from './sqlite/release.ts';
+import type { Conn } from './sqlite/rows.ts';
+import { openDatabase, StatementCache } from './sqlite/schema.ts';
+import type { OpenOptions, SqliteDatabase } from './sqlite/schema.ts';
+import { remove, replaceTask, setPriority, setStatus } from './sqlite/update.ts';
+import { validatePriority } from './sqlite/create.ts';
+import type {
+  ClaimedTask,
+  ClaimOptions,
+  CreateTasksResult,
+  FindOptions,
+  Lease,
+  ReleaseOptions,
+  StatusCounts,
+  TaskFilter,
+  TaskStore,
+} from './types.ts';
+import { assertLease, assertPositiveInt, assertPositiveMs, assertSettableStatus, assertStatus } from './validate.ts';
+import { ValidationError } from '../errors.ts';
+
+/**
+ * The SQLite TaskStore: one `tasks` table for all pools, better-sqlite3 (synchronous, so every
+ * method completes before its promise is returned). Each state change lives in its own module
+ * under `sqlite/`. Safe for many processes on one machine (WAL + IMMEDIATE transactions); not for
+ * network file systems.
+ */
+export class SqliteTaskStore implements TaskStore {
+  readonly url: string;
+  readonly #conn: Conn;
+  #closed = false;
+
+  /** `path`: a file path or `:memory:`. */
+  constructor(path: string, opts: OpenOptions = {}) {
+    const db = openDatabase(path, opts);
+    this.#conn = { db, stmts: new StatementCache(db) };
+    this.url = `sqlite:${path}`;
+  }
+
+  /** The underlying connection, for benchmarks and diagnostics. */
+  get database(): SqliteDatabase {
+    return this.#conn.db;
+  }
+
+  async listPools(): Promise<string[]> {
+    return listPools(this.#conn);
+  }
+
+  async createTasks(pool: string, defs: TaskDef[], opts: { dryRun?: boolean; priority?: number } = {}): Promise<CreateTasksResult> {
+    assertPoolName(pool);
+    return createTasks(this.#conn, pool, defs, opts);
+  }
+
+  async replaceTask(pool: string, id: string, def: TaskDef): Promise<void> {
+    assertPoolName(pool);
+    validateDefs([def], 'def');
+    replaceTask(this.#conn, pool, id, def);
+  }
+
+  async find(pool: string, filter?: TaskFilter, opts?: FindOptions): Promise<TaskDocument[]> {
+    assertPoolName(pool);
+    if (opts?.limit !== undefined && (!Number.isInteger(opts.limit) || opts.limit < 0)) {
+      throw new ValidationError([{ path: 'limit', message: `must be a non-negative integer, got ${JSON.stringify(opts.limit)}` }]);
+    }
+    return find(this.#conn, pool, filter, opts);
+  }
+
+  async get(pool: string, id: string): Promise<TaskDocument | null> {
+    assertPoolName(pool);
+    return get(this.#conn, pool, id);
+  }
+
+  async claim(pool: string, opts: ClaimOptions): Promise<ClaimedTask | null> {
+    assertPoolName(pool);
+    const status: TaskStatus = opts.status ?? 'waiting';
+    assertSettableStatus(status, 'status');
+    assertPositiveMs(opts.leaseMs, 'leaseMs');
+    const maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    assertPositiveInt(maxAttempts, 'maxAttempts');
+    if (typeof opts.worker !== 'string' || opts.worker === '') {
+      throw new ValidationError([{ path: 'worker', message: 'a worker id is required' }]);
+    }
+    return claim(this.#conn, pool, {
+      status,
+      worker: opts.worker,
+      leaseMs: opts.leaseMs,
+      maxAttempts,
+      query: opts.query ?? {},
+      excludeIds: opts.excludeIds ?? [],
+    });
+  }
+
+  async heartbeat(pool: string, lease: Lease, leaseMs: number): Promise<Lease> {
+    assertPoolName(pool);
+    assertLease(lease);
+    assertPositiveMs(leaseMs, 'leaseMs');
+    return heartbeat(this.#conn, pool, lease, leaseMs);
+  }
+
+  async commit(pool: string, lease: Lease, res: JsonValue, status: TaskStatus = 'done'): Promise<void> {
+    assertPoolName(pool);
+    assertLease(lease);
+    assertSettableStatus(status);
+    commit(this.#conn, pool, lease, res, status);
+  }
+
+  async release(pool: string, lease: Lease, opts: ReleaseOptions = {}): Promise<void> {
+    assertPoolName(pool);
+    assertLease(lease);
+    const status = opts.status ?? 'waiting';
+    assertSettableStatus(status);
+    release(this.#conn, pool, lease, status, opts.error);
+  }
+
+  async fail(pool: string, lease: Lease, error: { message: string; code: string }): Promise<void> {
+    assertPoolName(pool);
+    assertLease(lease);
+    fail(this.#conn, pool, lease, error);
+  }
+
+  async reclaimExpired(pool: string, opts: { maxAttempts?: number } = {}): Promise<number> {
+    assertPoolName(pool);
+    const maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    assertPositiveInt(maxAttempts, 'maxAttempts');
+    return reclaimExpired(this.#conn, pool, maxAttempts);
+  }
+
+  async setStatus(pool: string, filter: TaskFilter, status: TaskStatus): Promise<number> {
+    assertPoolName(pool);
+    assertStatus(status);
+    assertSettableStatus(status);
+    return setStatus(this.#conn, pool, filter, status);
+  }
+
+  async setPriority(pool: string, id: string, priority: number): Promise<void> {
+    assertPoolName(pool);
+    validatePriority(priority);
+    setPriority(this.#conn, pool, id, priority);
+  }
+
+  async remove(pool: string, filter: TaskFilter): Promise<number> {
+    assertPoolName(pool);
+    if (filter === undefined || filter === null) {
+      throw new ValidationError([{ path: 'filter', message: 'remove needs a filter' }], { hint: 'pass {} explicitly to remove every task in the pool' });
+    }
+    return remove(this.#conn, pool, filter);
+  }
+
+  async stat(pool: string, filter?: TaskFilter): Promise<StatusCounts> {
+    assertPoolName(pool);
+    return stat(this.#conn, pool, filter);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#conn.db.close();
+  }
+}
