@@ -3,3 +3,34 @@ export * from './errors.ts';
 export * from './task/types.ts';
 export * from './task/canonical.ts';
 export type * from './store/types.ts';
+// Task definitions and generation (src/task/definition.ts, src/task/load.ts, src/generate/).
+export {
+  validateTaskDef,
+  findNonJson,
+  getSegments,
+  getSegment,
+  setSegments,
+  requireSegments,
+  getDatasetKwargs,
+  getHandler,
+  getHandlerKwargs,
+  getModel,
+  getRecords,
+  cloneTaskDef,
+  HANDLER_DATE_KWARGS,
+} from './task/definition.ts';
+export type { Segments, ValidateOptions } from './task/definition.ts';
+export { loadTaskDefs, loadTaskDefsFile, TaskFileError } from './task/load.ts';
+export type { LoadOptions, TaskFileFormat } from './task/load.ts';
+export { Calendar } from './generate/calendar.ts';
+export { normalizeDay } from './generate/dates.ts';
+export { TimeAdjuster } from './generate/timeAdjuster.ts';
+export type { AlignType, ShiftType, SegmentTree, CalendarLoader } from './generate/timeAdjuster.ts';
+export { taskGenerator, handlerMod, truncSegments } from './generate/taskGen.ts';
+export type { TaskGen, TaskGenLike, RollingContext } from './generate/taskGen.ts';
+export { RollingGen } from './generate/rollingGen.ts';
+export type { RollingGenOptions, RollType, DsExtraModFunc } from './generate/rollingGen.ts';
+export { MultiHorizonGen, setHandlerLabel, horizonLabel } from './generate/multiHorizonGen.ts';
+export type { MultiHorizonGenOptions, SetHorizon } from './generate/multiHorizonGen.ts';
+export { parseStep, nextBoundary } from './generate/step.ts';
+export type { Step, StepUnit } from './generate/step.ts';
