@@ -34,3 +34,15 @@ export { MultiHorizonGen, setHandlerLabel, horizonLabel } from './generate/multi
 export type { MultiHorizonGenOptions, SetHorizon } from './generate/multiHorizonGen.ts';
 export { parseStep, nextBoundary } from './generate/step.ts';
 export type { Step, StepUnit } from './generate/step.ts';
+// Task storing (src/store/): stores, URL opening, TaskManager, filters.
+export { openStore, redactUrl, DEFAULT_STORE_URL } from './store/url.ts';
+export { SqliteTaskStore } from './store/sqlite.ts';
+export { TaskManager, WaitTimeoutError } from './store/taskManager.ts';
+export type { FetchedTask, TaskManagerOptions, FetchOptions, WaitOptions } from './store/taskManager.ts';
+export { parseFilter, matchesFilter, compileMatcher, SUPPORTED_OPERATORS } from './store/filter/index.ts';
+export type { Condition, FieldOp } from './store/filter/index.ts';
+export { assertJsonValue } from './store/jsonCheck.ts';
+export { assertPoolName } from './store/pool.ts';
+export { newTaskId, isTaskId } from './store/ids.ts';
+export * from './data/provider/index.ts';
+export * from './data/import/index.ts';
