@@ -1,0 +1,116 @@
+/**
+ * `qtask data …`: market data in qlib's on-disk format — import CSVs, update, synthesise, inspect.
+ * `qtask data features` (the handler view) is registered by the handler module; see the marked place below.
+ */
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { importCsv } from '../../data/import/importCsv.ts';
+import type { ProgressListener } from '../../data/import/source.ts';
+import { optionError } from '../../data/import/errors.ts';
+import { note, printJson } from '../output.ts';
+
+interface CsvFlags {
+  dateField: string;
+  symbolField: string;
+  includeFields?: string;
+  adjust?: boolean;
+  duplicates: string;
+  progress: boolean;
+}
+
+function splitList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return items.length ? items : undefined;
+}
+
+/**
+ * A progress bar on stderr (also when stderr is not a terminal, then redrawn every 2 s as lines).
+ * Returns the listener and a function that stops the bar.
+ */
+export function progressBar(enabled: boolean): { onProgress?: ProgressListener; stop: () => void } {
+  if (!enabled) return { stop: () => {} };
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      noTTYOutput: true,
+      notTTYSchedule: 2000,
+      format: '{phase} [{bar}] {value}/{total} files',
+      hideCursor: false,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let phase = '';
+  return {
+    onProgress: (p) => {
+      if (p.phase !== phase) {
+        if (phase !== '') bar.stop();
+        phase = p.phase;
+        bar.start(p.total, 0, { phase: p.phase.padEnd(5) });
+      }
+      bar.update(p.done, { phase: p.phase.padEnd(5) });
+    },
+    stop: () => {
+      if (phase !== '') bar.stop();
+      phase = '';
+    },
+  };
+}
+
+function duplicatesMode(value: string): 'error' | 'first' {
+  if (value === 'error' || value === 'first') return value;
+  throw optionError('IMPORT_BAD_OPTION', `--duplicates must be 'error' or 'first', got ${JSON.stringify(value)}`, "use --duplicates first to keep each date's first row");
+}
+
+function addCsvOptions(cmd: Command): Command {
+  return cmd
+    .option('--date-field <name>', 'date column', 'Date')
+    .option('--symbol-field <name>', "symbol column, or 'filename' for the file stem (as qlib's dump_all)", 'filename')
+    .option('--include-fields <list>', 'comma list of fields to write (default: every column but date/symbol)')
+    .option('--adjust', 'adjust OHLCV by factor = Adj Close / Close and write factor and change (qlib Yahoo collector)')
+    .option('--duplicates <mode>', "a row repeating the previous date: 'error' or 'first' (keep the first, as qlib's dump_all)", 'error')
+    .option('--no-progress', 'no progress bar');
+}
+
+export function register(program: Command): void {
+  const data = program.command('data').description("market data in qlib's on-disk format (calendars/, instruments/, features/)");
+
+  addCsvOptions(
+    data
+      .command('import-csv')
+      .description("import one CSV per symbol into a new qlib data directory (qlib's dump_bin.py dump_all); all-or-nothing")
+      .argument('<src>', 'directory of CSV files (e.g. AAPL.csv)')
+      .argument('<target>', 'data directory to create'),
+  )
+    .option('--overwrite', 'replace a non-empty target (atomically)')
+    .option('--json', 'print the summary as JSON')
+    .action((src: string, target: string, opts: CsvFlags & { overwrite?: boolean; json?: boolean }) => {
+      const started = performance.now();
+      const progress = progressBar(opts.progress);
+      try {
+        const summary = importCsv({
+          srcDir: src,
+          targetDir: target,
+          dateField: opts.dateField,
+          symbolField: opts.symbolField,
+          includeFields: splitList(opts.includeFields),
+          adjust: opts.adjust ?? false,
+          duplicates: duplicatesMode(opts.duplicates),
+          overwrite: opts.overwrite ?? false,
+          onProgress: progress.onProgress,
+        });
+        progress.stop();
+        const seconds = (performance.now() - started) / 1000;
+        if (opts.json) return printJson({ ...summary, seconds });
+        note(
+          `imported ${summary.instruments} instruments, ${summary.rows} rows, ${summary.days} days ` +
+            `(${summary.firstDay}..${summary.lastDay}), fields ${summary.fields.join(',')} into ${summary.targetDir} in ${seconds.toFixed(2)} s`,
+        );
+        if (summary.droppedDuplicates.length) note(`dropped ${summary.droppedDuplicates.length} repeated-date rows: ${summary.droppedDuplicates.join(', ')}`);
+      } finally {
+        progress.stop();
+      }
+    });
+
+  // ── `qtask data features` is added here by the handler module (src/data/handler/…): one import line + one call. ──
+}
