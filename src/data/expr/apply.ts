@@ -1,0 +1,196 @@
+/** Applies one operator to already-evaluated arguments, with numpy/pandas dtype and NaN rules. */
+import type { ExprNode } from './ast.ts';
+import { rollingMax, rollingMin, rollingIdxMax, rollingIdxMin } from './kernels/extrema.ts';
+import { rollingCount, rollingKurt, rollingMean, rollingSkew, rollingStd, rollingSum, rollingVar } from './kernels/moments.ts';
+import { rollingMad, rollingMedian, rollingQuantile, rollingRank } from './kernels/order.ts';
+import { rollingCorr, rollingCov } from './kernels/pair.ts';
+import { rollingResi, rollingRsquare, rollingSlope } from './kernels/regression.ts';
+import { ewmMean, expandingEma, rollingWma } from './kernels/weighted.ts';
+import type { ResolvedOptions } from './options.ts';
+import { alignTo, isSeries, unionRange, type DType, type Operand, type Series } from './series.ts';
+
+const fround = Math.fround;
+
+function emptyLike(): Series {
+  return { lo: 0, values: new Float64Array(0), dtype: 'f64' };
+}
+
+/** numpy's result dtype for arithmetic between the given operands (scalars adopt the array's dtype). */
+function arithmeticDtype(ops: Operand[]): DType {
+  const kinds = ops.filter(isSeries).map((s) => s.dtype);
+  if (kinds.includes('f64')) return 'f64';
+  if (kinds.includes('f32')) return 'f32';
+  return 'f64';
+}
+
+type Binary = (x: number, y: number) => number;
+
+const BINARY: Record<string, Binary> = {
+  Add: (x, y) => x + y,
+  Sub: (x, y) => x - y,
+  Mul: (x, y) => x * y,
+  Div: (x, y) => x / y,
+  // numpy: 1**nan == 1 (C pow), JS gives NaN.
+  Power: (x, y) => (x === 1 ? 1 : Math.pow(x, y)),
+  Greater: (x, y) => (x !== x || y !== y ? NaN : x > y ? x : y),
+  Less: (x, y) => (x !== x || y !== y ? NaN : x < y ? x : y),
+  Gt: (x, y) => (x > y ? 1 : 0),
+  Ge: (x, y) => (x >= y ? 1 : 0),
+  Lt: (x, y) => (x < y ? 1 : 0),
+  Le: (x, y) => (x <= y ? 1 : 0),
+  Eq: (x, y) => (x === y ? 1 : 0),
+  Ne: (x, y) => (x !== y ? 1 : 0),
+  And: (x, y) => (x !== x || y !== y ? NaN : x !== 0 && y !== 0 ? 1 : 0),
+  Or: (x, y) => (x !== x || y !== y ? NaN : x !== 0 || y !== 0 ? 1 : 0),
+};
+
+const BOOL_RESULT = new Set(['Gt', 'Ge', 'Lt', 'Le', 'Eq', 'Ne', 'And', 'Or']);
+
+export function applyPair(op: string, a: Operand, b: Operand): Series {
+  const series = [a, b].filter(isSeries);
+  const range = unionRange(series);
+  if (!range) return emptyLike();
+  const { lo, hi } = range;
+  const n = hi - lo + 1;
+  const dtype: DType = BOOL_RESULT.has(op) ? 'bool' : arithmeticDtype([a, b]);
+  const round = dtype === 'f32';
+  const f = BINARY[op];
+  const out = new Float64Array(n);
+  const av = isSeries(a) ? alignTo(a, lo, hi) : undefined;
+  const bv = isSeries(b) ? alignTo(b, lo, hi) : undefined;
+  const as = isSeries(a) ? 0 : round ? fround(a) : a;
+  const bs = isSeries(b) ? 0 : round ? fround(b) : b;
+  if (av && bv) for (let i = 0; i < n; i++) out[i] = f(av[i], bv[i]);
+  else if (av) for (let i = 0; i < n; i++) out[i] = f(av[i], bs);
+  else if (bv) for (let i = 0; i < n; i++) out[i] = f(as, bv[i]);
+  if (round) for (let i = 0; i < n; i++) out[i] = fround(out[i]);
+  return { lo, values: out, dtype };
+}
+
+export function applyElem(op: string, x: Series, opts: ResolvedOptions): Series {
+  const v = x.values;
+  const n = v.length;
+  const out = new Float64Array(n);
+  switch (op) {
+    case 'Abs':
+      for (let i = 0; i < n; i++) out[i] = Math.abs(v[i]);
+      return { lo: x.lo, values: out, dtype: x.dtype };
+    case 'Sign':
+      // qlib casts to float32 first, so bool input works and the result is float32.
+      for (let i = 0; i < n; i++) out[i] = v[i] !== v[i] ? NaN : Math.sign(v[i]) + 0;
+      return { lo: x.lo, values: out, dtype: opts.float32 ? 'f32' : 'f64' };
+    case 'Log': {
+      const round = x.dtype === 'f32';
+      for (let i = 0; i < n; i++) out[i] = round ? fround(Math.log(v[i])) : Math.log(v[i]);
+      return { lo: x.lo, values: out, dtype: x.dtype === 'f32' ? 'f32' : 'f64' };
+    }
+    case 'Not':
+      for (let i = 0; i < n; i++) out[i] = v[i] !== v[i] ? NaN : v[i] === 0 ? 1 : 0;
+      return { lo: x.lo, values: out, dtype: 'bool' };
+    default:
+      throw new Error(`internal: unknown element-wise operator ${op}`);
+  }
+}
+
+export function applyIf(cond: Series, a: Operand, b: Operand, opts: ResolvedOptions): Series {
+  const range = unionRange([cond, ...[a, b].filter(isSeries)]);
+  if (!range) return emptyLike();
+  const { lo, hi } = range;
+  const n = hi - lo + 1;
+  const c = alignTo(cond, lo, hi);
+  const av = isSeries(a) ? alignTo(a, lo, hi) : undefined;
+  const bv = isSeries(b) ? alignTo(b, lo, hi) : undefined;
+  const dtype = arithmeticDtype([a, b]);
+  const round = dtype === 'f32';
+  const as = typeof a === 'number' ? (round ? fround(a) : a) : 0;
+  const bs = typeof b === 'number' ? (round ? fround(b) : b) : 0;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const ci = c[i];
+    if (ci !== ci && !opts.ifNanIsTrue) out[i] = NaN;
+    else if (ci !== 0) out[i] = av ? av[i] : as;
+    else out[i] = bv ? bv[i] : bs;
+  }
+  return { lo, values: out, dtype };
+}
+
+export function applyRef(x: Series, N: number): Series {
+  const v = x.values;
+  const n = v.length;
+  const out = new Float64Array(n);
+  if (N === 0) out.fill(n > 0 ? v[0] : NaN);
+  else for (let t = 0; t < n; t++) out[t] = t - N >= 0 && t - N < n ? v[t - N] : NaN;
+  // A shifted bool Series becomes object/float in pandas; treat it as float from here on.
+  return { lo: x.lo, values: out, dtype: x.dtype === 'bool' ? 'f64' : x.dtype };
+}
+
+export function applyDelta(x: Series, N: number): Series {
+  const v = x.values;
+  const n = v.length;
+  const out = new Float64Array(n);
+  const round = x.dtype === 'f32';
+  for (let t = 0; t < n; t++) {
+    const prev = N === 0 ? v[0] : t - N >= 0 ? v[t - N] : NaN;
+    out[t] = round ? fround(v[t] - prev) : v[t] - prev;
+  }
+  return { lo: x.lo, values: out, dtype: x.dtype === 'bool' ? 'f64' : x.dtype };
+}
+
+/** Rows where `|rolling std| <= 2e-5` (`np.isclose(std, 0, atol=2e-05)`); qlib forces those to NaN. */
+function maskFlatWindows(out: Float64Array, x: Float64Array, N: number): void {
+  const std = rollingStd(x, N);
+  for (let i = 0; i < out.length; i++) if (Math.abs(std[i]) <= 2e-5) out[i] = NaN;
+}
+
+export function applyRolling(op: string, x: Series, args: ExprNode[], opts: ResolvedOptions): Series {
+  const N = (args[1] as { value: number }).value;
+  const v = x.values;
+  let out: Float64Array;
+  switch (op) {
+    case 'Mean': out = rollingMean(v, N); break;
+    case 'Sum': out = rollingSum(v, N); break;
+    case 'Count': out = rollingCount(v, N); break;
+    case 'Std': out = rollingStd(v, N); break;
+    case 'Var': out = rollingVar(v, N); break;
+    case 'Skew': out = rollingSkew(v, N); break;
+    case 'Kurt': out = rollingKurt(v, N); break;
+    case 'Max': out = rollingMax(v, N); break;
+    case 'Min': out = rollingMin(v, N); break;
+    case 'IdxMax': out = rollingIdxMax(v, N, opts.idxNanPosition); break;
+    case 'IdxMin': out = rollingIdxMin(v, N, opts.idxNanPosition); break;
+    case 'Med': out = rollingMedian(v, N); break;
+    case 'Mad': out = rollingMad(v, N); break;
+    case 'Rank': out = rollingRank(v, N); break;
+    case 'Quantile': out = rollingQuantile(v, N, (args[2] as { value: number }).value); break;
+    case 'WMA': out = rollingWma(v, N, opts.wmaDivideByCount); break;
+    case 'EMA':
+      out = N === 0 ? expandingEma(v) : N < 1 ? ewmMean(v, N) : ewmMean(v, 2 / (N + 1));
+      break;
+    case 'Slope': out = rollingSlope(v, N); break;
+    case 'Resi': out = rollingResi(v, N); break;
+    case 'Rsquare':
+      out = rollingRsquare(v, N);
+      // qlib masks only the fixed-window form; its expanding branch has no mask.
+      if (N !== 0) maskFlatWindows(out, v, N);
+      break;
+    default:
+      throw new Error(`internal: unknown rolling operator ${op}`);
+  }
+  return { lo: x.lo, values: out, dtype: 'f64' };
+}
+
+export function applyPairRolling(op: string, a: Series, b: Series, N: number): Series {
+  const range = unionRange([a, b]);
+  if (!range) return emptyLike();
+  const { lo, hi } = range;
+  const av = alignTo(a, lo, hi);
+  const bv = alignTo(b, lo, hi);
+  let out: Float64Array;
+  if (op === 'Cov') out = rollingCov(av, bv, N);
+  else {
+    out = rollingCorr(av, bv, N);
+    maskFlatWindows(out, av, N);
+    maskFlatWindows(out, bv, N);
+  }
+  return { lo, values: out, dtype: 'f64' };
+}

@@ -1,0 +1,342 @@
+/**
+ * Evaluates qlib expressions for instruments over calendar-index ranges.
+ *
+ * Like qlib's `LocalExpressionProvider`, each expression is computed over its extended window
+ * `[max(0, start - lft), end + rgt]` and then sliced to `[start, end]`, so the first requested
+ * rows see full rolling windows and negative `Ref`s see the future rows they need.
+ *
+ * Sharing in a batch: an expression whose value at a row depends only on a bounded window of rows
+ * (every Alpha158 feature) gives the same numbers whether it is computed over its own window or
+ * over a wider one, so all such expressions of an instrument are computed together over the union
+ * of their windows, and every distinct sub-expression (`$close`, `Mean($close,5)`, …) once.
+ * Expressions whose value depends on how far back loading starts (EMA, expanding windows,
+ * `Ref(x,0)`, qlib's short `Delta` window) are computed over exactly their own window, as qlib does.
+ */
+import { QtaskError } from '../../errors.ts';
+import type { FieldSource } from '../types.ts';
+import { canonical, type ExprNode } from './ast.ts';
+import { applyDelta, applyElem, applyIf, applyPair, applyPairRolling, applyRef, applyRolling } from './apply.ts';
+import type { ExpressionCache } from './cache.ts';
+import { ExpressionError } from './errors.ts';
+import { optionsKey, resolveOptions, type ExprOptions, type ResolvedOptions } from './options.ts';
+import { parseExpression } from './parse.ts';
+import { Plan, type PlanNode } from './plan.ts';
+import { hiOf, type Operand, type Series } from './series.ts';
+
+/**
+ * A `FieldSource` that can also tell where an instrument's stored data starts and ends (the `.bin`
+ * file's first and last calendar index). qlib's Series start there, which matters for partial
+ * windows after a listing. Without it the engine takes the first and last non-NaN rows instead.
+ */
+export interface FieldExtentSource extends FieldSource {
+  dataRange(instrument: string, field: string): { first: number; last: number } | undefined;
+}
+
+function hasExtent(source: FieldSource): source is FieldExtentSource {
+  return typeof (source as Partial<FieldExtentSource>).dataRange === 'function';
+}
+
+export interface EvaluateManyOptions extends ExprOptions {
+  /** Results cache; hits skip computation. Default: none. */
+  cache?: ExpressionCache;
+  /** Called after each instrument with how many are done. Default: none. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface EvaluateOptions extends EvaluateManyOptions {
+  source: FieldSource;
+  instrument: string;
+  /** First calendar index of the result (inclusive). */
+  startIdx: number;
+  /** Last calendar index of the result (inclusive). */
+  endIdx: number;
+}
+
+interface Root {
+  id: number;
+  key: string;
+  text: string;
+}
+
+interface Context {
+  a: number;
+  b: number;
+  memo: Map<number, Series>;
+}
+
+function toRoot(expr: string | ExprNode, plan: Plan, index: number, many: boolean): Root {
+  const path = many ? `exprs[${index}]` : undefined;
+  let node: ExprNode;
+  try {
+    node = typeof expr === 'string' ? parseExpression(expr) : expr;
+  } catch (e) {
+    if (e instanceof ExpressionError && path) throw e.withPath(path);
+    throw e;
+  }
+  const text = typeof expr === 'string' ? expr : canonical(expr);
+  if (node.kind === 'number' || node.kind === 'string') {
+    throw new ExpressionError('EXPR_NOT_SERIES', 'the expression is a constant, not a series', text, node.pos, {
+      hint: 'use at least one $field',
+      ...(path ? { path } : {}),
+    });
+  }
+  return { id: plan.add(node), key: canonical(node), text };
+}
+
+function checkRange(startIdx: number, endIdx: number): void {
+  if (!Number.isInteger(startIdx) || !Number.isInteger(endIdx) || startIdx < 0 || endIdx < startIdx) {
+    throw new QtaskError('EXPR_RANGE', `invalid calendar index range [${startIdx}, ${endIdx}]`, {
+      hint: 'startIdx and endIdx are integers with 0 <= startIdx <= endIdx',
+    });
+  }
+}
+
+/** Instruments named by Mask/ChangeInstrument anywhere in the plan. */
+function maskedInstruments(plan: Plan): string[] {
+  const out = new Set<string>();
+  for (const pn of plan.nodes) {
+    if (pn.family === 'mask') out.add((pn.node as { args: { value: string }[] }).args[1].value);
+    if (pn.family === 'changeInstrument') out.add((pn.node as { args: { value: string }[] }).args[0].value);
+  }
+  return [...out];
+}
+
+/** Every `$field` must exist for at least one instrument involved; instruments without it get NaN. */
+function checkFields(plan: Plan, roots: Root[], exprs: readonly (string | ExprNode)[], source: FieldSource, instruments: readonly string[]): void {
+  const known = new Set<string>();
+  for (const inst of [...instruments, ...maskedInstruments(plan)]) for (const f of source.fields(inst)) known.add(f);
+  if (known.size === 0) return; // no data at all: everything is NaN, as in qlib
+  const check = (pn: PlanNode, rootIndex: number, seen: Set<number>): void => {
+    if (seen.has(pn.id)) return;
+    seen.add(pn.id);
+    if (pn.family === 'field') {
+      const name = (pn.node as { name: string }).name;
+      if (!known.has(name)) {
+        const text = roots[rootIndex].text;
+        const col = typeof exprs[rootIndex] === 'string' ? pn.node.pos : 1;
+        throw new ExpressionError('EXPR_FIELD', `unknown field $${name}`, text, col, {
+          hint: `available: ${[...known].sort().map((f) => `$${f}`).join(', ')}`,
+          ...(roots.length > 1 ? { path: `exprs[${rootIndex}]` } : {}),
+        });
+      }
+    }
+    for (const c of pn.children) if (c >= 0) check(plan.nodes[c], rootIndex, seen);
+  };
+  roots.forEach((r, i) => check(plan.nodes[r.id], i, new Set()));
+}
+
+/** Loads leaves once per (instrument, field) over the widest window any expression needs. */
+class LeafStore {
+  private readonly loaded = new Map<string, { values: Float64Array; first: number; last: number }>();
+  constructor(
+    private readonly source: FieldSource,
+    private readonly lo: number,
+    private readonly hi: number,
+    private readonly float32: boolean,
+  ) {}
+
+  series(instrument: string, field: string, a: number, b: number): Series {
+    const key = `${instrument}\u0000${field}`;
+    let entry = this.loaded.get(key);
+    if (!entry) {
+      const values = this.source.fields(instrument).includes(field)
+        ? Float64Array.from(this.source.load(instrument, field, this.lo, this.hi))
+        : new Float64Array(this.hi - this.lo + 1).fill(NaN);
+      if (this.float32) for (let i = 0; i < values.length; i++) values[i] = Math.fround(values[i]);
+      let first: number;
+      let last: number;
+      const range = hasExtent(this.source) ? this.source.dataRange(instrument, field) : undefined;
+      if (hasExtent(this.source)) {
+        first = range ? range.first : Infinity;
+        last = range ? range.last : -Infinity;
+      } else {
+        let i = 0;
+        while (i < values.length && values[i] !== values[i]) i++;
+        let j = values.length - 1;
+        while (j >= i && values[j] !== values[j]) j--;
+        first = i < values.length ? this.lo + i : Infinity;
+        last = i < values.length ? this.lo + j : -Infinity;
+      }
+      entry = { values, first, last };
+      this.loaded.set(key, entry);
+    }
+    const from = Math.max(a, entry.first, this.lo);
+    const to = Math.min(b, entry.last, this.hi);
+    if (to < from) return { lo: from, values: new Float64Array(0), dtype: this.float32 ? 'f32' : 'f64' };
+    return { lo: from, values: entry.values.subarray(from - this.lo, to - this.lo + 1), dtype: this.float32 ? 'f32' : 'f64' };
+  }
+}
+
+interface Frame {
+  ctx: Context;
+  instrument: string;
+  memo: Map<number, Series>;
+}
+
+class InstrumentRun {
+  /** Memos of sub-trees evaluated for other instruments (Mask/ChangeInstrument), per context. */
+  private readonly otherMemos = new Map<Context, Map<string, Map<number, Series>>>();
+
+  constructor(
+    private readonly plan: Plan,
+    private readonly leaves: LeafStore,
+    private readonly opts: ResolvedOptions,
+  ) {}
+
+  evalRoot(ctx: Context, id: number, instrument: string): Series {
+    return this.eval({ ctx, instrument, memo: ctx.memo }, id);
+  }
+
+  private eval(frame: Frame, id: number): Series {
+    const cached = frame.memo.get(id);
+    if (cached) return cached;
+    const value = this.compute(frame, this.plan.nodes[id]);
+    frame.memo.set(id, value);
+    return value;
+  }
+
+  private operand(frame: Frame, pn: PlanNode, k: number): Operand {
+    const c = pn.children[k];
+    if (c >= 0) return this.eval(frame, c);
+    return (pn.node as { args: { value: number }[] }).args[k].value;
+  }
+
+  private compute(frame: Frame, pn: PlanNode): Series {
+    const node = pn.node;
+    if (node.kind === 'field') return this.leaves.series(frame.instrument, node.name, frame.ctx.a, frame.ctx.b);
+    if (node.kind !== 'call') throw new Error('internal: literal plan node');
+    const args = node.args;
+    const series = (k: number): Series => this.eval(frame, pn.children[k]);
+    const num = (k: number): number => (args[k] as { value: number }).value;
+    switch (pn.family) {
+      case 'elem':
+        return applyElem(pn.op, series(0), this.opts);
+      case 'pair':
+        return applyPair(pn.op, this.operand(frame, pn, 0), this.operand(frame, pn, 1));
+      case 'if':
+        return applyIf(series(0), this.operand(frame, pn, 1), this.operand(frame, pn, 2), this.opts);
+      case 'ref':
+        return applyRef(series(0), num(1));
+      case 'delta':
+        return applyDelta(series(0), num(1));
+      case 'rolling':
+        return applyRolling(pn.op, series(0), args, this.opts);
+      case 'pairRolling':
+        return applyPairRolling(pn.op, series(0), series(1), num(2));
+      case 'mask':
+      case 'changeInstrument': {
+        const isMask = pn.family === 'mask';
+        const other = (args[isMask ? 1 : 0] as { value: string }).value;
+        let perCtx = this.otherMemos.get(frame.ctx);
+        if (!perCtx) this.otherMemos.set(frame.ctx, (perCtx = new Map()));
+        let memo = perCtx.get(other);
+        if (!memo) perCtx.set(other, (memo = new Map()));
+        return this.eval({ ctx: frame.ctx, instrument: other, memo }, pn.children[isMask ? 0 : 1]);
+      }
+      default:
+        throw new Error(`internal: cannot evaluate ${pn.key}`);
+    }
+  }
+}
+
+/** Slices a root's series to `[start, end]` (NaN where qlib has no row) and applies the final float32 cast. */
+function finish(s: Series, start: number, end: number, float32: boolean): Float64Array {
+  const out = new Float64Array(end - start + 1).fill(NaN);
+  const from = Math.max(start, s.lo);
+  const to = Math.min(end, hiOf(s));
+  for (let t = from; t <= to; t++) {
+    const v = s.values[t - s.lo];
+    out[t - start] = float32 ? Math.fround(v) : v;
+  }
+  return out;
+}
+
+/**
+ * Evaluates every expression for every instrument over `[startIdx, endIdx]` and hands each
+ * instrument's results (one Float64Array per expression, in `exprs` order) to `onInstrument` as
+ * soon as they are ready, so callers can write them into their own layout without holding a copy.
+ * Parse and field errors are thrown before any computation, with `path` `exprs[i]`.
+ */
+export function evaluateEach(
+  exprs: readonly (string | ExprNode)[],
+  instruments: readonly string[],
+  startIdx: number,
+  endIdx: number,
+  source: FieldSource,
+  onInstrument: (instrumentIndex: number, results: Float64Array[]) => void,
+  options: EvaluateManyOptions = {},
+): void {
+  checkRange(startIdx, endIdx);
+  const opts = resolveOptions(options);
+  const plan = new Plan(opts);
+  const roots = exprs.map((e, i) => toRoot(e, plan, i, exprs.length > 1));
+  checkFields(plan, roots, exprs, source, instruments);
+
+  const windows = roots.map((r) => {
+    const pn = plan.nodes[r.id];
+    return { a: Math.max(0, startIdx - pn.lft), b: endIdx + pn.rgt, dependent: pn.historyDependent };
+  });
+  const bounded = windows.filter((w) => !w.dependent);
+  const sharedA = bounded.length ? Math.min(...bounded.map((w) => w.a)) : startIdx;
+  const sharedB = bounded.length ? Math.max(...bounded.map((w) => w.b)) : endIdx;
+  const loadLo = Math.min(sharedA, ...windows.map((w) => w.a));
+  const loadHi = Math.max(sharedB, ...windows.map((w) => w.b));
+  const oKey = optionsKey(opts);
+  const cache = options.cache;
+
+  instruments.forEach((instrument, ii) => {
+    const results: Float64Array[] = new Array(roots.length);
+    const misses: number[] = [];
+    roots.forEach((r, ei) => {
+      const hit = cache?.get(r.key, instrument, startIdx, endIdx, oKey);
+      if (hit) results[ei] = hit;
+      else misses.push(ei);
+    });
+    if (misses.length) {
+      const run = new InstrumentRun(plan, new LeafStore(source, loadLo, loadHi, opts.float32), opts);
+      const shared: Context = { a: sharedA, b: sharedB, memo: new Map() };
+      const exact = new Map<string, Context>();
+      for (const ei of misses) {
+        const w = windows[ei];
+        let ctx = shared;
+        if (w.dependent) {
+          const k = `${w.a}:${w.b}`;
+          ctx = exact.get(k) ?? { a: w.a, b: w.b, memo: new Map() };
+          exact.set(k, ctx);
+        }
+        const out = finish(run.evalRoot(ctx, roots[ei].id, instrument), startIdx, endIdx, opts.float32);
+        results[ei] = out;
+        cache?.set(roots[ei].key, instrument, startIdx, endIdx, oKey, out);
+      }
+    }
+    onInstrument(ii, results);
+    options.onProgress?.(ii + 1, instruments.length);
+  });
+}
+
+/**
+ * Batch evaluation: `result[e][i]` is expression `e` for instrument `i` over `[startIdx, endIdx]`.
+ * Shares loads and sub-expressions across expressions (see the module comment).
+ */
+export function evaluateMany(
+  exprs: readonly (string | ExprNode)[],
+  instruments: readonly string[],
+  startIdx: number,
+  endIdx: number,
+  source: FieldSource,
+  options: EvaluateManyOptions = {},
+): Float64Array[][] {
+  const out: Float64Array[][] = exprs.map(() => new Array<Float64Array>(instruments.length));
+  evaluateEach(exprs, instruments, startIdx, endIdx, source, (ii, results) => {
+    results.forEach((r, ei) => {
+      out[ei][ii] = r;
+    });
+  }, options);
+  return out;
+}
+
+/** One expression for one instrument over `[startIdx, endIdx]`, with qlib's extra history loaded. */
+export function evaluate(expr: string | ExprNode, options: EvaluateOptions): Float64Array {
+  const { source, instrument, startIdx, endIdx, ...rest } = options;
+  return evaluateMany([expr], [instrument], startIdx, endIdx, source, rest)[0][0];
+}
