@@ -46,3 +46,7 @@ export { assertPoolName } from './store/pool.ts';
 export { newTaskId, isTaskId } from './store/ids.ts';
 export * from './data/provider/index.ts';
 export * from './data/import/index.ts';
+// Expression engine (src/data/expr/): qlib expression parser, evaluator, cache; in-memory FieldSource.
+export * from './data/expr/index.ts';
+export { MemorySource } from './data/memorySource.ts';
+export type { MemorySeries } from './data/memorySource.ts';

@@ -16,6 +16,12 @@ export interface FieldSource {
   load(instrument: string, field: string, startIdx: number, endIdx: number): Float64Array;
   /** Field names available for the instrument (e.g. `open`, `close`, `volume`, `factor`). */
   fields(instrument: string): string[];
+  /**
+   * Optional: first and last calendar index stored for the field (the `.bin` span), undefined when
+   * there is none. qlib's series start there, which changes partial windows right after a listing;
+   * without it the expression engine uses the first/last non-NaN rows.
+   */
+  dataRange?(instrument: string, field: string): { first: number; last: number } | undefined;
 }
 
 /** An instrument's membership span in a universe file (`instruments/<market>.txt`). */
