@@ -86,7 +86,7 @@ export class Calendar {
       const entry = raw[i];
       const day = typeof entry === 'string' ? normalizeDay(entry.trim()) : null;
       if (day === null) {
-        throw new CalendarError('CALENDAR_INVALID_DAY', `${locate(i)}: ${JSON.stringify(entry)} is not a date`, {
+        throw new CalendarError('CALENDAR_INVALID_DAY', `${JSON.stringify(entry)} is not a date`, {
           path: locate(i),
           hint: 'each entry must be a real YYYY-MM-DD day (optionally followed by 00:00:00)',
         });
@@ -94,13 +94,13 @@ export class Calendar {
       if (i > 0) {
         const prev = days[i - 1];
         if (day === prev) {
-          throw new CalendarError('CALENDAR_DUPLICATE_DAY', `${locate(i)}: ${day} repeats the previous entry`, {
+          throw new CalendarError('CALENDAR_DUPLICATE_DAY', `${day} repeats the previous entry (${locate(i - 1)})`, {
             path: locate(i),
             hint: 'remove the duplicated day',
           });
         }
         if (day < prev) {
-          throw new CalendarError('CALENDAR_UNSORTED', `${locate(i)}: ${day} comes after ${prev} (${locate(i - 1)}); days must be ascending`, {
+          throw new CalendarError('CALENDAR_UNSORTED', `${day} comes after ${prev} (${locate(i - 1)}); days must be ascending`, {
             path: locate(i),
             hint: 'sort the calendar ascending',
           });

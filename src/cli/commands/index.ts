@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import * as cancel from './cancel.ts';
 import * as create from './create.ts';
+import * as gen from './gen.ts';
 import * as data from './data.ts';
 import * as list from './list.ts';
 import * as prioritize from './prioritize.ts';
@@ -17,4 +18,4 @@ export interface CommandModule {
 }
 
 // Each command module registers itself here.
-export const commandModules: CommandModule[] = [list, create, stat, query, show, wait, reset, prioritize, cancel, remove, worker, data];
+export const commandModules: CommandModule[] = [list, create, gen, stat, query, show, wait, reset, prioritize, cancel, remove, worker, data];
