@@ -7,7 +7,7 @@
 import type { TaskFilter, TaskStore } from '../store/types.ts';
 import type { TaskStatus } from '../task/types.ts';
 import { defaultWorkerId, runTask, validateRunOptions } from './runTask.ts';
-import { loadTaskFunction, parseTaskFnSpec } from './taskFunction.ts';
+import { loadTaskFunction, parseTaskFnSpec, resolveTaskFnModule } from './taskFunction.ts';
 import { emptyStats, type RunEvent, type RunLogger, type RunStats, type TaskFn, type TaskFnSpec } from './types.ts';
 
 export interface WorkerOptions {
@@ -104,6 +104,24 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
 
   // Load once (runTask would load on every poll round); `fork` keeps the spec for the children.
   let taskFn: string | TaskFnSpec | TaskFn = opts.taskFn;
+  // Bad options and unloadable task functions are reported before the store is touched.
+  const settings = {
+    pool: opts.pool,
+    beforeStatus: opts.beforeStatus ?? 'waiting',
+    afterStatus: opts.afterStatus ?? 'done',
+    forceRelease: fork,
+    leaseMs: opts.leaseMs ?? 60_000,
+    ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
+    maxAttempts: opts.maxAttempts ?? 3,
+    graceMs: opts.graceMs ?? 30_000,
+  };
+  validateRunOptions(taskFn, { ...settings, store: undefined as never });
+  if (fork) {
+    const spec = typeof taskFn === 'string' ? parseTaskFnSpec(taskFn) : (taskFn as TaskFnSpec);
+    taskFn = { module: resolveTaskFnModule(spec.module), export: spec.export ?? 'default' };
+  } else if (typeof taskFn !== 'function') {
+    taskFn = await loadTaskFunction(typeof taskFn === 'string' ? parseTaskFnSpec(taskFn) : taskFn);
+  }
   const store = opts.store ?? (await openStoreByUrl(opts.storeUrl));
   const stats = emptyStats();
   const ranIds = new Set<string>();
@@ -129,16 +147,9 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
 
   try {
     const runOptions = {
+      ...settings,
       store,
-      pool: opts.pool,
       query: opts.query ?? {},
-      beforeStatus: opts.beforeStatus ?? 'waiting',
-      afterStatus: opts.afterStatus ?? 'done',
-      forceRelease: fork,
-      leaseMs: opts.leaseMs ?? 60_000,
-      ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
-      maxAttempts: opts.maxAttempts ?? 3,
-      graceMs: opts.graceMs ?? 30_000,
       worker,
       signal: stop.signal,
       forceSignal: force.signal,
@@ -153,10 +164,6 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
       stats,
       ranIds,
     };
-    validateRunOptions(taskFn, runOptions);
-    if (!fork && typeof taskFn !== 'function') {
-      taskFn = await loadTaskFunction(typeof taskFn === 'string' ? parseTaskFnSpec(taskFn) : taskFn);
-    }
     const pollMs = opts.pollMs ?? 1000;
     let lastProgress = Date.now();
     while (!stop.signal.aborted) {
