@@ -46,6 +46,11 @@ function rollingRegression(x: Float64Array, N: number, stat: Stat): Float64Array
       xySum += w * val;
     }
     const cnt = w - naCount;
+    if (cnt < 2) {
+      // 0/0 in exact arithmetic; the running sums can leave a rounding residue that would give ±inf.
+      out[t] = NaN;
+      continue;
+    }
     const num = cnt * xySum - xSum * ySum;
     const den = cnt * x2Sum - xSum * xSum;
     if (stat === 'slope') out[t] = num / den;
