@@ -39,6 +39,8 @@ function resolvePath(value: JsonValue, parts: string[], i: number): Candidate[] 
   const key = parts[i]!;
   if (Array.isArray(value)) {
     const out: Candidate[] = [];
+    // A numeric part on an array is an index (and still a key of object elements).
+    if (/^\d+$/.test(key) && Number(key) < value.length) out.push(...resolvePath(value[Number(key)]!, parts, i + 1));
     for (const el of value) if (isObject(el)) out.push(...resolvePath(el, parts, i));
     return out.length > 0 ? out : [MISSING];
   }

@@ -172,7 +172,8 @@ function equalsTest(x: JsonValue, value: string, type: string): string {
   if (typeof x === 'number') return `(${type} IN ('integer', 'real') AND ${value} = ${literal(x)})`;
   if (typeof x === 'string') return `(${type} = 'text' AND ${value} = ${literal(x)})`;
   const kind = Array.isArray(x) ? 'array' : 'object';
-  return `(${type} = '${kind}' AND json(${value}) = json(${sqlString(JSON.stringify(x))}))`;
+  // CASE, not AND: SQLite may evaluate both sides of AND, and json() of a plain string is an error.
+  return `(CASE WHEN ${type} = '${kind}' THEN json(${value}) = json(${sqlString(JSON.stringify(x))}) ELSE 0 END)`;
 }
 
 const SQL_COMPARE: Record<CompareOp, string> = { gt: '>', gte: '>=', lt: '<', lte: '<=' };
@@ -260,7 +261,7 @@ function compileOp(target: Target, op: FieldOp, ctx: Context): CompiledFilter {
     case 'exists':
       return guarded(loc, definite(op.value ? `(${loc.type} IS NOT NULL)` : `(${loc.type} IS NULL)`));
     case 'size':
-      return guarded(loc, definite(`(${loc.type} = 'array' AND json_array_length(${loc.value}) = ${op.value})`));
+      return guarded(loc, definite(`(CASE WHEN ${loc.type} = 'array' THEN json_array_length(${loc.value}) = ${op.value} ELSE 0 END)`));
     case 'not':
       return not(and(op.ops.map((o) => compileOp(target, o, ctx))));
     case 'elemMatchOps': {
