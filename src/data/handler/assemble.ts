@@ -1,0 +1,151 @@
+/**
+ * Loads column groups into a Panel the way qlib's `QlibDataLoader` + `D.features` build their frame:
+ * every expression per instrument over the query range (with qlib's extra history), rows kept where
+ * the instrument has stored data (the union of the referenced fields' `.bin` ranges) and inside one
+ * of its membership spans, ordered by (date, instrument).
+ */
+import type { FieldSource, InstrumentSpan, Panel } from '../types.ts';
+import { evaluateEach, type FieldExtentSource } from '../expr/evaluate.ts';
+import type { ColumnGroup } from './loader.ts';
+
+/** Calendar-index spans of one instrument (inclusive). */
+interface IndexSpans {
+  instrument: string;
+  spans: Array<[number, number]>;
+}
+
+function lowerBound(days: readonly string[], day: string): number {
+  let lo = 0;
+  let hi = days.length;
+  while (lo < hi) {
+    const m = (lo + hi) >>> 1;
+    if ((days[m] as string) < day) lo = m + 1;
+    else hi = m;
+  }
+  return lo;
+}
+
+/** Groups spans by instrument (sorted by symbol, as qlib's `sort_index`) and maps dates to calendar indices. */
+export function indexSpans(days: readonly string[], spans: readonly InstrumentSpan[]): IndexSpans[] {
+  const by = new Map<string, Array<[number, number]>>();
+  for (const s of spans) {
+    const a = lowerBound(days, s.start);
+    const b = lowerBound(days, s.end) - (days[lowerBound(days, s.end)] === s.end ? 0 : 1);
+    const list = by.get(s.instrument) ?? [];
+    if (a <= b) list.push([a, b]);
+    by.set(s.instrument, list);
+  }
+  return [...by.keys()].sort().map((instrument) => ({ instrument, spans: by.get(instrument) ?? [] }));
+}
+
+/** `$field` names an expression reads (qlib's `$name` regex; `$$` PIT fields excluded). */
+export function referencedFields(exprs: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const e of exprs) for (const m of e.matchAll(/(?<!\$)\$([\w、：（）]+)/g)) out.add((m[1] as string).toLowerCase());
+  return [...out];
+}
+
+function hasExtent(source: FieldSource): source is FieldExtentSource {
+  return typeof (source as Partial<FieldExtentSource>).dataRange === 'function';
+}
+
+/** First/last calendar index with stored data for any of `fields`, or null when there is none. */
+function dataExtent(source: FieldSource, instrument: string, fields: readonly string[], s: number, e: number): [number, number] | null {
+  let first = Infinity;
+  let last = -Infinity;
+  for (const f of fields) {
+    if (hasExtent(source)) {
+      const r = source.dataRange(instrument, f);
+      if (r) {
+        first = Math.min(first, r.first);
+        last = Math.max(last, r.last);
+      }
+    } else {
+      const v = source.load(instrument, f, s, e);
+      for (let t = 0; t < v.length; t++) if (!Number.isNaN(v[t])) { first = Math.min(first, s + t); break; }
+      for (let t = v.length - 1; t >= 0; t--) if (!Number.isNaN(v[t])) { last = Math.max(last, s + t); break; }
+    }
+  }
+  return first <= last ? [first, last] : null;
+}
+
+/**
+ * Fields qlib data conventionally has; a handler asking for one the data lacks gets NaN (as qlib,
+ * which reads a missing `.bin` as an empty series) instead of an unknown-field error. This is what
+ * lets Alpha158's `$vwap` columns exist, all NaN, on Yahoo-style data without vwap.
+ */
+const CONVENTIONAL = ['open', 'high', 'low', 'close', 'volume', 'vwap', 'factor', 'change', 'money', 'amount'];
+
+function withConventionalFields(source: FieldSource): FieldSource {
+  const wrapped: FieldSource & Partial<FieldExtentSource> = {
+    calendarDays: () => source.calendarDays(),
+    load: (instrument, field, a, b) => source.load(instrument, field, a, b),
+    fields: (instrument) => {
+      const own = source.fields(instrument);
+      return own.length === 0 ? own : [...new Set([...own, ...CONVENTIONAL])];
+    },
+  };
+  if (hasExtent(source)) wrapped.dataRange = (instrument, field) => source.dataRange(instrument, field);
+  return wrapped;
+}
+
+export interface AssembleOptions {
+  /** Called after each instrument. Default: none. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Evaluates `groups` for `spans` over calendar indices `[s, e]` and returns the panel (rows by date,
+ * then instrument). Peak memory is the panel plus one instrument's results.
+ */
+export function assemblePanel(source: FieldSource, groups: readonly ColumnGroup[], spans: readonly InstrumentSpan[], s: number, e: number, options: AssembleOptions = {}): Panel {
+  const days = source.calendarDays();
+  const insts = indexSpans(days, spans);
+  const exprs = groups.flatMap((g) => g.fields);
+  const columns = groups.flatMap((g) => g.names);
+  const colGroups = groups.flatMap((g) => g.names.map(() => g.group));
+  const len = Math.max(0, e - s + 1);
+  const fields = referencedFields(exprs);
+
+  // rowOf[i][t - s]: the panel row of instrument i on day t, or -1 when the row does not exist.
+  const exists = insts.map(({ instrument, spans: sp }) => {
+    const mask = new Uint8Array(len);
+    const ext = dataExtent(source, instrument, fields, s, e);
+    if (!ext) return mask;
+    for (const [a, b] of sp) {
+      const from = Math.max(a, ext[0], s);
+      const to = Math.min(b, ext[1], e);
+      for (let t = from; t <= to; t++) mask[t - s] = 1;
+    }
+    return mask;
+  });
+  const rowOf = insts.map(() => new Int32Array(len).fill(-1));
+  const dates: string[] = [];
+  const instruments: string[] = [];
+  for (let t = 0; t < len; t++) {
+    const day = days[s + t] as string;
+    for (let i = 0; i < insts.length; i++) {
+      if (!(exists[i] as Uint8Array)[t]) continue;
+      (rowOf[i] as Int32Array)[t] = dates.length;
+      dates.push(day);
+      instruments.push((insts[i] as IndexSpans).instrument);
+    }
+  }
+  const values = columns.map(() => new Float64Array(dates.length));
+  const live = insts.map((_, i) => i).filter((i) => (exists[i] as Uint8Array).some((x) => x === 1));
+  if (live.length > 0 && len > 0 && exprs.length > 0) {
+    evaluateEach(exprs, live.map((i) => (insts[i] as IndexSpans).instrument), s, e, withConventionalFields(source), (k, results) => {
+      const rows = rowOf[live[k] as number] as Int32Array;
+      for (let c = 0; c < results.length; c++) {
+        const src = results[c] as Float64Array;
+        const dst = values[c] as Float64Array;
+        for (let t = 0; t < len; t++) {
+          const r = rows[t] as number;
+          if (r >= 0) dst[r] = src[t] as number;
+        }
+      }
+      options.onProgress?.(k + 1, live.length);
+    });
+  }
+  return { dates, instruments, columns, groups: colGroups, values };
+}
