@@ -260,3 +260,12 @@ test('bad input: unknown field (with column and path), bad range, constant expre
   const none = evaluate('Mean($close,5)', { source: counting, instrument: 'ZZZ', startIdx: 0, endIdx: 3 });
   assert.deepEqual(Array.from(none), [NaN_, NaN_, NaN_, NaN_]);
 });
+
+test("a conventional field the data lacks (Alpha158's $vwap on Yahoo data) is NaN, as in qlib", () => {
+  const got = evaluate('$vwap/$close', { source, instrument: 'A', startIdx: 0, endIdx: 2 });
+  assert.deepEqual(Array.from(got), [NaN_, NaN_, NaN_]);
+  assert.throws(
+    () => evaluate('$vwap/$close', { source, instrument: 'A', startIdx: 0, endIdx: 2, missingFields: [] }),
+    (e: unknown) => e instanceof ExpressionError && e.code === 'EXPR_FIELD' && e.column === 1,
+  );
+});

@@ -32,6 +32,11 @@ export interface FieldExtentSource extends FieldSource {
   dataRange(instrument: string, field: string): { first: number; last: number } | undefined;
 }
 
+/** Fields qlib's own data conventionally has; asking for one the data lacks gives NaN, not an error. */
+export const QLIB_CONVENTIONAL_FIELDS: readonly string[] = Object.freeze([
+  'open', 'high', 'low', 'close', 'volume', 'vwap', 'factor', 'change', 'money', 'amount',
+]);
+
 function hasExtent(source: FieldSource): source is FieldExtentSource {
   return typeof (source as Partial<FieldExtentSource>).dataRange === 'function';
 }
@@ -39,6 +44,12 @@ function hasExtent(source: FieldSource): source is FieldExtentSource {
 export interface EvaluateManyOptions extends ExprOptions {
   /** Results cache; hits skip computation. Default: none. */
   cache?: ExpressionCache;
+  /**
+   * Fields that may be missing from the data: they evaluate to NaN (qlib reads a missing `.bin` as
+   * an empty series) instead of raising `EXPR_FIELD`. Default `QLIB_CONVENTIONAL_FIELDS`, so
+   * Alpha158's `$vwap` on Yahoo data is NaN while a typo like `$clsoe` is an error.
+   */
+  missingFields?: readonly string[];
   /** Called after each instrument with how many are done. Default: none. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -102,7 +113,14 @@ function maskedInstruments(plan: Plan): string[] {
 }
 
 /** Every `$field` must exist for at least one instrument involved; instruments without it get NaN. */
-function checkFields(plan: Plan, roots: Root[], exprs: readonly (string | ExprNode)[], source: FieldSource, instruments: readonly string[]): void {
+function checkFields(
+  plan: Plan,
+  roots: Root[],
+  exprs: readonly (string | ExprNode)[],
+  source: FieldSource,
+  instruments: readonly string[],
+  missingFields: readonly string[],
+): void {
   const known = new Set<string>();
   for (const inst of [...instruments, ...maskedInstruments(plan)]) for (const f of source.fields(inst)) known.add(f);
   if (known.size === 0) return; // no data at all: everything is NaN, as in qlib
@@ -111,7 +129,7 @@ function checkFields(plan: Plan, roots: Root[], exprs: readonly (string | ExprNo
     seen.add(pn.id);
     if (pn.family === 'field') {
       const name = (pn.node as { name: string }).name;
-      if (!known.has(name)) {
+      if (!known.has(name) && !missingFields.includes(name)) {
         const text = roots[rootIndex].text;
         const col = typeof exprs[rootIndex] === 'string' ? pn.node.pos : 1;
         throw new ExpressionError('EXPR_FIELD', `unknown field $${name}`, text, col, {
@@ -128,6 +146,7 @@ function checkFields(plan: Plan, roots: Root[], exprs: readonly (string | ExprNo
 /** Loads leaves once per (instrument, field) over the widest window any expression needs. */
 class LeafStore {
   private readonly loaded = new Map<string, { values: Float64Array; first: number; last: number }>();
+  private readonly fieldsOf = new Map<string, Set<string>>();
   constructor(
     private readonly source: FieldSource,
     private readonly lo: number,
@@ -139,7 +158,9 @@ class LeafStore {
     const key = `${instrument}\u0000${field}`;
     let entry = this.loaded.get(key);
     if (!entry) {
-      const values = this.source.fields(instrument).includes(field)
+      let fields = this.fieldsOf.get(instrument);
+      if (!fields) this.fieldsOf.set(instrument, (fields = new Set(this.source.fields(instrument))));
+      const values = fields.has(field)
         ? Float64Array.from(this.source.load(instrument, field, this.lo, this.hi))
         : new Float64Array(this.hi - this.lo + 1).fill(NaN);
       if (this.float32) for (let i = 0; i < values.length; i++) values[i] = Math.fround(values[i]);
@@ -270,7 +291,7 @@ export function evaluateEach(
   const opts = resolveOptions(options);
   const plan = new Plan(opts);
   const roots = exprs.map((e, i) => toRoot(e, plan, i, exprs.length > 1));
-  checkFields(plan, roots, exprs, source, instruments);
+  checkFields(plan, roots, exprs, source, instruments, options.missingFields ?? QLIB_CONVENTIONAL_FIELDS);
 
   const windows = roots.map((r) => {
     const pn = plan.nodes[r.id];
