@@ -5,6 +5,10 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { importCsv } from '../../data/import/importCsv.ts';
+import { updateFromCsv } from '../../data/import/update.ts';
+import { providerInfo } from '../../data/provider/info.ts';
+import { synthMarket } from '../../data/synth/synth.ts';
+import { formatTable, printLine } from '../output.ts';
 import type { ProgressListener } from '../../data/import/source.ts';
 import { optionError } from '../../data/import/errors.ts';
 import { note, printJson } from '../output.ts';
@@ -62,6 +66,14 @@ function duplicatesMode(value: string): 'error' | 'first' {
   throw optionError('IMPORT_BAD_OPTION', `--duplicates must be 'error' or 'first', got ${JSON.stringify(value)}`, "use --duplicates first to keep each date's first row");
 }
 
+function intOption(name: string, value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
+    throw optionError('IMPORT_BAD_OPTION', `${name} must be a non-negative integer, got ${JSON.stringify(value)}`, `e.g. ${name} 42`);
+  }
+  return n;
+}
+
 function addCsvOptions(cmd: Command): Command {
   return cmd
     .option('--date-field <name>', 'date column', 'Date')
@@ -110,6 +122,79 @@ export function register(program: Command): void {
       } finally {
         progress.stop();
       }
+    });
+
+  addCsvOptions(
+    data
+      .command('update')
+      .description("add new CSV rows to a data directory: new days appended, gaps filled by date (qlib's dump_update misaligns them); all-or-nothing")
+      .argument('<src>', 'directory of CSV files')
+      .argument('<target>', 'existing data directory'),
+  )
+    .option('--json', 'print the summary as JSON')
+    .action((src: string, target: string, opts: CsvFlags & { json?: boolean }) => {
+      const progress = progressBar(opts.progress);
+      try {
+        const summary = updateFromCsv({
+          srcDir: src,
+          targetDir: target,
+          dateField: opts.dateField,
+          symbolField: opts.symbolField,
+          includeFields: splitList(opts.includeFields),
+          adjust: opts.adjust ?? false,
+          duplicates: duplicatesMode(opts.duplicates),
+          onProgress: progress.onProgress,
+        });
+        progress.stop();
+        if (opts.json) return printJson(summary);
+        note(
+          `updated ${summary.updatedInstruments} instruments (${summary.newInstruments} new), +${summary.newDays} days ` +
+            `(now ${summary.days}, last ${summary.lastDay}), ${summary.filledCells} cells filled` +
+            (summary.reindexed ? '; calendar days were inserted before the old last day, every file was re-indexed' : ''),
+        );
+      } finally {
+        progress.stop();
+      }
+    });
+
+  data
+    .command('synth')
+    .description('write a deterministic synthetic market (learnable cross-sectional signals) in the same format')
+    .argument('<target>', 'data directory to create')
+    .option('--instruments <n>', 'number of instruments', '50')
+    .option('--start <day>', 'first day', '2018-01-01')
+    .option('--end <day>', 'last day', '2020-12-31')
+    .option('--seed <n>', 'PRNG seed (same seed, same bytes)', '42')
+    .option('--overwrite', 'replace a non-empty target')
+    .option('--json', 'print the summary as JSON')
+    .action((target: string, opts: { instruments: string; start: string; end: string; seed: string; overwrite?: boolean; json?: boolean }) => {
+      const summary = synthMarket({
+        targetDir: target,
+        instruments: intOption('--instruments', opts.instruments),
+        start: opts.start,
+        end: opts.end,
+        seed: intOption('--seed', opts.seed),
+        overwrite: opts.overwrite ?? false,
+      });
+      if (opts.json) return printJson(summary);
+      note(`wrote ${summary.instruments} instruments × ${summary.days} days (${summary.firstDay}..${summary.lastDay}) to ${summary.targetDir}`);
+    });
+
+  data
+    .command('info')
+    .description('calendar range, instruments per universe file, and fields of a data directory')
+    .argument('<provider>', 'data directory (provider_uri)')
+    .option('--json', 'print JSON')
+    .action((provider: string, opts: { json?: boolean }) => {
+      const info = providerInfo(provider);
+      if (opts.json) return printJson(info);
+      printLine(`provider   ${info.providerUri}`);
+      printLine(`calendar   ${info.calendar.firstDay} .. ${info.calendar.lastDay} (${info.calendar.days} days)`);
+      printLine(`instruments with data: ${info.featureInstruments}`);
+      printLine('');
+      printLine(formatTable(['universe', 'instruments', 'spans', 'first', 'last'], info.universes.map((u) => [u.market, u.instruments, u.spans, u.firstDay ?? '-', u.lastDay ?? '-'])));
+      printLine('');
+      printLine(formatTable(['field', 'instruments'], info.fields.map((f) => [f.field, f.instruments])));
     });
 
   // ── `qtask data features` is added here by the handler module (src/data/handler/…): one import line + one call. ──

@@ -6,3 +6,5 @@ export type { StoredSeries } from './binFile.ts';
 export { parseInstruments, filterSpans, formatInstruments } from './instruments.ts';
 export type { UniverseSpans } from './instruments.ts';
 export { symbolToDirName, fileStemToSymbol, normalizeFieldName, columnToFieldName } from './names.ts';
+export { providerInfo } from './info.ts';
+export type { ProviderInfo } from './info.ts';
