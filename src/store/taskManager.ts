@@ -80,7 +80,7 @@ export class TaskManager {
   }
 
   /** Pool names in the store (qlib: collection names). */
-  static list(store: TaskStore): Promise<string[]> {
+  static async list(store: TaskStore): Promise<string[]> {
     return store.listPools();
   }
 
@@ -141,7 +141,7 @@ export class TaskManager {
   }
 
   /** Matching tasks, priority desc then oldest first. */
-  query(filter: TaskFilter = {}, opts: { limit?: number } = {}): Promise<TaskDocument[]> {
+  async query(filter: TaskFilter = {}, opts: { limit?: number } = {}): Promise<TaskDocument[]> {
     return this.store.find(this.pool, filter, opts);
   }
 
@@ -172,7 +172,7 @@ export class TaskManager {
     return this.store.remove(this.pool, filter);
   }
 
-  taskStat(filter: TaskFilter = {}): Promise<StatusCounts> {
+  async taskStat(filter: TaskFilter = {}): Promise<StatusCounts> {
     return this.store.stat(this.pool, filter);
   }
 
@@ -180,23 +180,23 @@ export class TaskManager {
    * qlib's `reset_waiting`: matching tasks go back to `waiting`; with no `status` in the filter
    * only `running` ones. Their workers lose their leases. Returns the count.
    */
-  resetWaiting(filter: TaskFilter = {}): Promise<number> {
+  async resetWaiting(filter: TaskFilter = {}): Promise<number> {
     const f = 'status' in filter ? filter : { ...filter, status: 'running' };
     return this.store.setStatus(this.pool, f, 'waiting');
   }
 
   /** Sets `status` on every matching task; returns the count (qlib printed it). */
-  resetStatus(filter: TaskFilter, status: TaskStatus): Promise<number> {
+  async resetStatus(filter: TaskFilter, status: TaskStatus): Promise<number> {
     assertSettableStatus(status);
     return this.store.setStatus(this.pool, filter, status);
   }
 
-  prioritize(task: TaskDocument | string, priority: number): Promise<void> {
+  async prioritize(task: TaskDocument | string, priority: number): Promise<void> {
     return this.store.setPriority(this.pool, idOf(task), priority);
   }
 
   /** Cancels matching unfinished tasks (waiting, part_done, running); running workers lose their lease. */
-  cancel(filter: TaskFilter = {}): Promise<number> {
+  async cancel(filter: TaskFilter = {}): Promise<number> {
     return this.store.setStatus(this.pool, { $and: [filter, { status: { $in: UNFINISHED } }] }, 'cancelled');
   }
 
