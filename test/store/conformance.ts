@@ -121,6 +121,11 @@ const QUERY_TABLE: [TaskFilter, string][] = [
   [{ worker: null }, ALL],
   [{ createdAt: { $gt: '2000-01-01' } }, ALL],
   [{ nosuchfield: { $exists: true } }, ''],
+  // qlib's dedupe query: the whole definition as an embedded document (key order matters, as in BSON).
+  [{ filter: { name: 'c', model: { class: 'LinearModel' }, tags: [], n: '3', opt: null } }, 'c'],
+  [{ def: { name: 'c', model: { class: 'LinearModel' }, tags: [], opt: null, n: '3' } }, ''],
+  [{ def: { $in: [{ name: 'z' }, { name: 'f', tags: 'x', n: null, objs: { k: [1, 2, 3] } }] } }, 'f'],
+  [{ 'def.name': 'nul\u0000byte' }, ''],
 ];
 
 /** Filters the stores must refuse, with the code and path of the error. */

@@ -76,6 +76,8 @@ export function compileFilter(cond: Condition): CompiledFilter {
 }
 
 export function sqlString(s: string): string {
+  // A NUL inside a quoted literal would end the SQL text early; spell such strings in hex.
+  if (s.includes('\u0000')) return `CAST(X'${Buffer.from(s, 'utf8').toString('hex')}' AS TEXT)`;
   return `'${s.replaceAll("'", "''")}'`;
 }
 
@@ -218,6 +220,10 @@ function scalarTest(op: FieldOp, value: string, type: string): string | null {
   }
 }
 
+function isWholeDefColumn(target: Target): boolean {
+  return target.kind === 'json' && target.doc === 'def' && target.parts.length === 0;
+}
+
 /** Plain `col = lit` / `col IN (…)` for NOT NULL columns, so SQLite can use its indexes. */
 function columnShortcut(target: Target, op: FieldOp): CompiledFilter | null {
   if (target.kind !== 'scalar' || (target.type !== `'text'` && target.type !== `'real'`)) return null;
@@ -241,6 +247,11 @@ function compileOp(target: Target, op: FieldOp, ctx: Context): CompiledFilter {
   if (loc === null) return UNKNOWN;
   switch (op.op) {
     case 'eq':
+      if (isWholeDefColumn(target) && typeof op.value === 'object' && op.value !== null && !Array.isArray(op.value)) {
+        // qlib's dedupe query {filter: def}: the column holds JSON.stringify output, so equal
+        // documents (BSON equality: same keys in the same order) have identical text.
+        return { sql: `(def = ${sqlString(JSON.stringify(op.value))})`, mayBeUnknown: false };
+      }
       return expanded(loc, (v, t) => equalsTest(op.value, v, t), ctx);
     case 'ne':
       return not(expanded(loc, (v, t) => equalsTest(op.value, v, t), ctx));
