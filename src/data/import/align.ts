@@ -31,7 +31,7 @@ export function unionCalendar(files: readonly ParsedCsv[], extra: readonly strin
 /**
  * Places a file's rows on the calendar. With `adjust`, applies the Yahoo collector's adjustment
  * (see `CsvImportOptions.adjust`) and adds `factor` and `change`; `outputFields` (normalised) then
- * selects what is kept (default: everything but the adjusted close).
+ * selects what is kept (default: every field; with `adjust`, all but the consumed adjusted close).
  */
 export function alignFile(
   parsed: ParsedCsv,
@@ -52,7 +52,7 @@ export function alignFile(
     return out;
   });
   if (adjust) adjustInPlace(fields, values, slot);
-  const keep = outputFields && outputFields.length > 0 ? outputFields : fields.filter((f) => !ADJ_CLOSE_NAMES.includes(f));
+  const keep = outputFields && outputFields.length > 0 ? outputFields : adjust ? fields.filter((f) => !ADJ_CLOSE_NAMES.includes(f)) : fields;
   const outFields: string[] = [];
   const outValues: Float64Array[] = [];
   for (const f of keep) {
