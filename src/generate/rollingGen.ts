@@ -209,9 +209,9 @@ export class RollingGen implements TaskGen, RollingContext {
     const prevTest = prev[this.testKey];
     let test: Segment | null;
     let delta: number;
-    const exactQlib = this.parsedStep.kind === 'days' && !this.clip;
-    if (exactQlib) {
-      delta = this.parsedStep.kind === 'days' ? this.parsedStep.days : 0;
+    if (this.parsedStep.kind === 'days' && !this.clip) {
+      // qlib's exact rule: the test segment shifts like any other.
+      delta = this.parsedStep.days;
       test = this.ta.shift(prevTest, delta, TimeAdjuster.SHIFT_SD);
     } else {
       // Windows derive from their start, so a clipped or uneven window does not skew the next one.
