@@ -5,6 +5,8 @@
  */
 import type { Command } from 'commander';
 import { QtaskError, ValidationError } from '../errors.ts';
+import { assertPoolName } from '../store/pool.ts';
+import type { TaskManager } from '../store/taskManager.ts';
 import type { TaskFilter, TaskStore } from '../store/types.ts';
 import type { JsonObject, TaskStatus } from '../task/types.ts';
 import { isTaskStatus, TASK_STATUSES } from '../task/types.ts';
@@ -22,6 +24,8 @@ export interface GlobalOptions {
 export interface PoolContext {
   store: TaskStore;
   pool: string;
+  /** qlib's TaskManager API over `store` and `pool`; its log lines are left to the commands. */
+  tm: TaskManager;
 }
 
 /** The root program's `--store`/`--pool`, as seen from any (sub)command. */
@@ -37,10 +41,12 @@ export function globalOptions(cmd: Command): GlobalOptions {
 export async function withPool<T>(cmd: Command, fn: (ctx: PoolContext) => Promise<T>): Promise<T> {
   const { store: url, pool } = globalOptions(cmd);
   // Loaded on use so that `--help` and argument errors never load the database drivers.
-  const { openStore } = await import('../store/url.ts');
+  const [{ openStore }, { TaskManager }] = await Promise.all([import('../store/url.ts'), import('../store/taskManager.ts')]);
+  // Checked before opening, so a bad name does not create a database file.
+  assertPoolName(pool);
   const store = await openStore(url);
   try {
-    return await fn({ store, pool });
+    return await fn({ store, pool, tm: new TaskManager(store, pool, { log: () => {} }) });
   } finally {
     await store.close();
   }
@@ -101,10 +107,4 @@ export function parseStatus(text: string, name = '--status'): TaskStatus {
     });
   }
   return text;
-}
-
-/** `filter` restricted to tasks whose status is one of `statuses` (the user's own `status` key still applies). */
-export function withStatuses(filter: TaskFilter, statuses: readonly TaskStatus[]): TaskFilter {
-  const only: TaskFilter = { status: { $in: [...statuses] } };
-  return Object.keys(filter).length === 0 ? only : { $and: [filter, only] };
 }

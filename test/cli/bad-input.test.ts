@@ -91,6 +91,14 @@ const CASES: BadCase[] = [
   { name: 'remove: --all with --query', args: () => ['remove', '--all', '--query', '{}'], expect: 'REMOVE_NEEDS_QUERY' },
   { name: 'reset-status: unknown status', args: () => ['reset-status', '--status', 'finished'], expect: /VALIDATION: --status: unknown status "finished"/ },
   { name: 'reset-status: --status missing', args: () => ['reset-status'], expect: "required option '--status <status>' not specified", exit: 1 },
+  { name: 'reset-status: running is only reachable by a claim', args: () => ['reset-status', '--status', 'running'], expect: 'VALIDATION: status' },
+  { name: 'invalid pool name', args: () => ['--pool', 'bad pool!', 'stat'], expect: 'POOL_NAME' },
+  {
+    name: 'create -: second task of a list is bad (all or nothing)',
+    args: () => ['create', '-'],
+    input: `[${taskWithTest(['2019-01-01', '2019-06-30'])}, ${taskWithTest(['2019-07-01', '2019-06-31'])}]`,
+    expect: /VALIDATION: .*\[1\]\.dataset\.kwargs\.segments\.test\[1\]/,
+  },
   { name: 'query: --limit 0', args: () => ['query', '{}', '--limit', '0'], expect: 'INVALID_NUMBER: --limit' },
 
   // --- task ids and priorities ---
@@ -137,11 +145,11 @@ const CASES: BadCase[] = [
   { name: 'unknown option', args: () => ['stat', '--colour'], expect: "unknown option '--colour'", exit: 1 },
 
   // --- gen (templates, steps, calendars) ---
-  { name: 'gen: --step 0', args: () => ['gen', TEMPLATE, '--calendar', WEEKDAYS, '--step', '0'], expect: /step/ },
-  { name: 'gen: --step -5', args: () => ['gen', TEMPLATE, '--calendar', WEEKDAYS, '--step', '-5'], expect: /step/ },
-  { name: 'gen: unknown step unit', args: () => ['gen', TEMPLATE, '--calendar', WEEKDAYS, '--step', '2X'], expect: /step/ },
-  { name: 'gen: unknown rtype', args: () => ['gen', TEMPLATE, '--calendar', WEEKDAYS, '--step', '20', '--rtype', 'diagonal'], expect: /rtype/ },
-  { name: 'gen: template without segments', args: (e) => ['gen', e.file('no-segments.yaml'), '--calendar', WEEKDAYS, '--step', '20'], expect: /segments/ },
+  { name: 'gen: --step 0', args: () => ['gen', TEMPLATE, '--calendar', WEEKDAYS, '--step', '0'], expect: 'VALIDATION: --step' },
+  { name: 'gen: --step -5', args: () => ['gen', TEMPLATE, '--calendar', WEEKDAYS, '--step', '-5'], expect: 'VALIDATION: --step' },
+  { name: 'gen: unknown step unit', args: () => ['gen', TEMPLATE, '--calendar', WEEKDAYS, '--step', '2X'], expect: 'VALIDATION: --step: unknown step "2X"' },
+  { name: 'gen: unknown rtype', args: () => ['gen', TEMPLATE, '--calendar', WEEKDAYS, '--step', '20', '--rtype', 'diagonal'], expect: 'VALIDATION: --rtype' },
+  { name: 'gen: template without segments', args: (e) => ['gen', e.file('no-segments.yaml'), '--calendar', WEEKDAYS, '--step', '20'], expect: 'VALIDATION: dataset.kwargs.segments' },
   { name: 'gen: empty calendar file', args: (e) => ['gen', TEMPLATE, '--calendar', e.file('cal-empty.txt'), '--step', '20'], expect: 'CALENDAR_EMPTY' },
   { name: 'gen: unsorted calendar file', args: (e) => ['gen', TEMPLATE, '--calendar', e.file('cal-unsorted.txt'), '--step', '20'], expect: 'CALENDAR_UNSORTED' },
   { name: 'gen: duplicated calendar day', args: (e) => ['gen', TEMPLATE, '--calendar', e.file('cal-duplicated.txt'), '--step', '20'], expect: 'CALENDAR_DUPLICATE_DAY' },

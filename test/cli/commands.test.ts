@@ -128,16 +128,26 @@ describe('qtask pool commands (happy paths, --json)', () => {
   });
 
   test('reset-status and reset-waiting: counts changed, qlib semantics (reset-waiting touches running only)', async () => {
-    const toRunning = await runJson<{ changed: number }>([
-      ...base, 'reset-status', '--status', 'running', '--query', `{"_id": "${ids[0]}"}`, '--json',
+    const done = await runJson<{ changed: number; status: string }>([
+      ...base, 'reset-status', '--status', 'done', '--query', `{"_id": "${ids[0]}"}`, '--json',
     ]);
-    assert.equal(toRunning.changed, 1);
+    assert.deepEqual(done, { changed: 1, status: 'done' });
+    assert.equal((await runJson<Counts>([...base, 'stat', '--json'])).done, 1);
+    // A task left running by a worker that died: claimed through the real store, never finished.
+    const { openStore } = await import('../../src/store/url.ts');
+    const store = await openStore(url);
+    try {
+      const claimed = await store.claim('rolling', { worker: 'dead-worker', leaseMs: 600_000 });
+      assert.ok(claimed);
+    } finally {
+      await store.close();
+    }
     assert.equal((await runJson<Counts>([...base, 'stat', '--json'])).running, 1);
     const back = await runJson<{ changed: number }>([...base, 'reset-waiting', '--json']);
-    assert.equal(back.changed, 1);
+    assert.equal(back.changed, 1, 'only the running task is reset, not the done one');
     const counts = await runJson<Counts>([...base, 'stat', '--json']);
-    assert.equal(counts.running, 0);
-    assert.equal(counts.waiting, 3);
+    assert.deepEqual([counts.running, counts.waiting, counts.done], [0, 2, 1]);
+    await runJson([...base, 'reset-status', '--status', 'waiting', '--json']);
   });
 
   test('wait: returns once nothing is unfinished; shows progress without a TTY', async () => {

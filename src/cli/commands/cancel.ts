@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseFilter, withPool, withStatuses } from '../context.ts';
+import { parseFilter, withPool } from '../context.ts';
 import { printJson, printLine } from '../output.ts';
 
 /**
@@ -14,8 +14,8 @@ export function register(program: Command): void {
     .option('--json', 'print JSON: {changed}')
     .action(async (opts: { query?: string; json?: boolean }, cmd: Command) => {
       const filter = parseFilter(opts.query);
-      await withPool(cmd, async ({ store, pool }) => {
-        const changed = await store.setStatus(pool, withStatuses(filter, ['waiting', 'part_done', 'running']), 'cancelled');
+      await withPool(cmd, async ({ tm }) => {
+        const changed = await tm.cancel(filter);
         if (opts.json) return printJson({ changed });
         printLine(`${changed} task(s) cancelled`);
       });

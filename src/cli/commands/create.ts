@@ -31,15 +31,15 @@ export function register(program: Command): void {
     .action(async (file: string, opts: { dryRun?: boolean; priority?: string; json?: boolean }, cmd: Command) => {
       const priority = opts.priority === undefined ? undefined : parseInteger(opts.priority, '--priority');
       const defs = await readDefs(file);
-      await withPool(cmd, async ({ store, pool }) => {
-        const result = await store.createTasks(pool, defs, {
+      await withPool(cmd, async ({ tm }) => {
+        const result = await tm.createTask(defs, {
           ...(opts.dryRun ? { dryRun: true } : {}),
           ...(priority === undefined ? {} : { priority }),
         });
         if (opts.json) {
           return printJson({ total: defs.length, new: result.created, existing: result.existing, ids: result.ids, dryRun: !!opts.dryRun });
         }
-        printLine(`Total Tasks: ${defs.length}, New Tasks: ${result.created}${opts.dryRun ? ' (dry run, nothing written)' : ''}`);
+        printLine(result.summary);
       });
     });
 }

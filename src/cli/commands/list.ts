@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { withPool } from '../context.ts';
 import { fullCounts, printJson, printTable } from '../output.ts';
+import { TaskManager } from '../../store/taskManager.ts';
 import { TASK_STATUSES } from '../../task/types.ts';
 
 /** `qtask list`: every pool in the store with its counts per status (qlib's `TaskManager.list`). */
@@ -11,7 +12,7 @@ export function register(program: Command): void {
     .option('--json', 'print JSON: [{pool, counts}]')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       await withPool(cmd, async ({ store }) => {
-        const pools = (await store.listPools()).sort();
+        const pools = (await TaskManager.list(store)).sort();
         const rows = [];
         for (const pool of pools) rows.push({ pool, counts: fullCounts(await store.stat(pool)) });
         if (opts.json) return printJson(rows);

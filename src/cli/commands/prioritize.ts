@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { TaskNotFoundError } from '../../errors.ts';
 import { parseInteger, withPool } from '../context.ts';
 import { printJson, printLine } from '../output.ts';
 
@@ -13,9 +12,9 @@ export function register(program: Command): void {
     .option('--json', 'print JSON: {id, priority}')
     .action(async (id: string, priorityText: string, opts: { json?: boolean }, cmd: Command) => {
       const priority = parseInteger(priorityText, 'priority');
-      await withPool(cmd, async ({ store, pool }) => {
-        if (!(await store.get(pool, id))) throw new TaskNotFoundError(id, pool);
-        await store.setPriority(pool, id, priority);
+      await withPool(cmd, async ({ tm }) => {
+        await tm.reQuery(id);
+        await tm.prioritize(id, priority);
         if (opts.json) return printJson({ id, priority });
         printLine(`task ${id}: priority ${priority}`);
       });

@@ -13,8 +13,8 @@ export function register(program: Command): void {
     .action(async (query: string, opts: { limit?: string; json?: boolean }, cmd: Command) => {
       const filter = parseFilter(query, 'query');
       const limit = opts.limit === undefined ? undefined : parseInteger(opts.limit, '--limit', 1);
-      await withPool(cmd, async ({ store, pool }) => {
-        const tasks = await store.find(pool, filter, limit === undefined ? {} : { limit });
+      await withPool(cmd, async ({ tm }) => {
+        const tasks = await tm.query(filter, limit === undefined ? {} : { limit });
         if (opts.json) return printJson(tasks);
         printTable(TASK_HEADERS, taskRows(tasks));
       });

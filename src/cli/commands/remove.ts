@@ -27,8 +27,8 @@ export function register(program: Command): void {
         });
       }
       const filter = parseFilter(opts.query);
-      await withPool(cmd, async ({ store, pool }) => {
-        const removed = await store.remove(pool, filter);
+      await withPool(cmd, async ({ tm, pool }) => {
+        const removed = await tm.remove(filter);
         if (opts.json) return printJson({ removed });
         printLine(`${removed} task(s) removed from pool ${pool}`);
       });

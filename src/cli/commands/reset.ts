@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseFilter, parseStatus, withPool, withStatuses } from '../context.ts';
+import { parseFilter, parseStatus, withPool } from '../context.ts';
 import { printJson, printLine } from '../output.ts';
 
 /**
@@ -14,10 +14,9 @@ export function register(program: Command): void {
     .option('--json', 'print JSON: {changed}')
     .action(async (opts: { query?: string; json?: boolean }, cmd: Command) => {
       const filter = parseFilter(opts.query);
-      await withPool(cmd, async ({ store, pool }) => {
+      await withPool(cmd, async ({ tm }) => {
         // As in qlib: without a status in the query, only running tasks are reset.
-        const target = 'status' in filter ? filter : withStatuses(filter, ['running']);
-        const changed = await store.setStatus(pool, target, 'waiting');
+        const changed = await tm.resetWaiting(filter);
         if (opts.json) return printJson({ changed });
         printLine(`${changed} task(s) reset to waiting`);
       });
@@ -32,8 +31,8 @@ export function register(program: Command): void {
     .action(async (opts: { status: string; query?: string; json?: boolean }, cmd: Command) => {
       const status = parseStatus(opts.status);
       const filter = parseFilter(opts.query);
-      await withPool(cmd, async ({ store, pool }) => {
-        const changed = await store.setStatus(pool, filter, status);
+      await withPool(cmd, async ({ tm }) => {
+        const changed = await tm.resetStatus(filter, status);
         if (opts.json) return printJson({ changed, status });
         printLine(`${changed} task(s) set to ${status}`);
       });

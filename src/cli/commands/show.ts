@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { TaskNotFoundError } from '../../errors.ts';
 import { withPool } from '../context.ts';
 import { printJson, printLine } from '../output.ts';
 
@@ -11,9 +10,8 @@ export function register(program: Command): void {
     .argument('<id>', 'task id (24 hex characters, as printed by `qtask query`)')
     .option('--json', 'print the task document as JSON')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
-      await withPool(cmd, async ({ store, pool }) => {
-        const task = await store.get(pool, id);
-        if (!task) throw new TaskNotFoundError(id, pool);
+      await withPool(cmd, async ({ tm }) => {
+        const task = await tm.reQuery(id);
         if (opts.json) return printJson(task);
         const { def, res, filter: _filter, ...meta } = task;
         for (const [key, value] of Object.entries(meta)) {

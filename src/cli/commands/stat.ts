@@ -11,8 +11,8 @@ export function register(program: Command): void {
     .option('--json', 'print JSON: {waiting, running, part_done, done, failed, cancelled, total}')
     .action(async (opts: { query?: string; json?: boolean }, cmd: Command) => {
       const filter = parseFilter(opts.query);
-      await withPool(cmd, async ({ store, pool }) => {
-        const counts = await store.stat(pool, filter);
+      await withPool(cmd, async ({ tm }) => {
+        const counts = await tm.taskStat(filter);
         if (opts.json) return printJson(fullCounts(counts));
         printTable(['status', 'tasks'], statRows(counts));
       });
