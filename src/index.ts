@@ -50,3 +50,12 @@ export * from './data/import/index.ts';
 export * from './data/expr/index.ts';
 export { MemorySource } from './data/memorySource.ts';
 export type { MemorySeries } from './data/memorySource.ts';
+// Task running (src/run/): runTask, the worker loop, task-function loading.
+export { runTask, validateRunOptions, defaultWorkerId, WorkerShutdownError } from './run/runTask.ts';
+export { runWorker, formatSummary } from './run/worker.ts';
+export type { WorkerOptions, WorkerResult } from './run/worker.ts';
+export { loadTaskFunction, parseTaskFnSpec, formatTaskFnSpec, resolveTaskFnModule } from './run/taskFunction.ts';
+export { registerBuiltinTaskFn, builtinTaskFnNames, echoTaskFn, sleepTaskFn, BUILTIN_PREFIX } from './run/builtinTaskFns.ts';
+export { assertJsonResult } from './run/jsonResult.ts';
+export { emptyStats } from './run/types.ts';
+export type { TaskContext, TaskFn, TaskFnSpec, TaskOutcome, RunEvent, RunStats, RunTaskOptions, RunLogger } from './run/types.ts';
