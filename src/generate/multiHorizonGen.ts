@@ -35,7 +35,7 @@ export const setHandlerLabel: SetHorizon = (task, hr) => {
   }
   if (handler.kwargs === undefined) handler.kwargs = {};
   if (!isJsonObject(handler.kwargs)) {
-    throw new ValidationError([{ path: 'dataset.kwargs.handler.kwargs', message: 'must be an object' }]);
+    throw new ValidationError([{ path: 'dataset.kwargs.handler.kwargs', message: 'must be an object' }], { hint: 'give the handler kwargs as an object' });
   }
   handler.kwargs.label = [[horizonLabel(hr)], ['LABEL0']];
 };

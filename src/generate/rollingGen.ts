@@ -15,7 +15,7 @@
  */
 import { ValidationError } from '../errors.ts';
 import type { ValidationIssue } from '../errors.ts';
-import { cloneTaskDef, requireSegments, setSegments, validateTaskDef } from '../task/definition.ts';
+import { cloneTaskDef, joinPath, requireSegments, setSegments, validateTaskDef } from '../task/definition.ts';
 import type { Segments } from '../task/definition.ts';
 import type { Segment, TaskDef } from '../task/types.ts';
 import { Calendar } from './calendar.ts';
@@ -166,7 +166,7 @@ export class RollingGen implements TaskGen, RollingContext {
     const testEnd = test[1] ?? this.ta.max();
     const startIdx = this.ta.alignIdx(test[0], 'start') as number;
     if (test[1] !== null && (test[0] as string) > test[1]) {
-      throw new ValidationError([{ path: `${segsPath}.${this.testKey}`, message: `contains no trading day (${test[0]}..${test[1]} after alignment)` }], {
+      throw new ValidationError([{ path: joinPath(segsPath, this.testKey), message: `contains no trading day (${test[0]}..${test[1]} after alignment)` }], {
         hint: 'widen the test segment or check the calendar',
       });
     }
@@ -187,7 +187,7 @@ export class RollingGen implements TaskGen, RollingContext {
     if (testEnd === null) end = this.ta.max();
     else {
       const day = typeof testEnd === 'string' ? normalizeDay(testEnd) : null;
-      if (day === null) throw new ValidationError([{ path: 'testEnd', message: `${JSON.stringify(testEnd)} is not a date` }]);
+      if (day === null) throw new ValidationError([{ path: 'testEnd', message: `${JSON.stringify(testEnd)} is not a date` }], { hint: 'use YYYY-MM-DD, or null for the calendar\'s last day' });
       end = day;
     }
     const first = requireSegments(task, this.testKey);

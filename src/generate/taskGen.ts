@@ -63,7 +63,7 @@ export function handlerMod(task: TaskDef, gen: RollingContext): void {
   }
   if (he === undefined || he === null) return;
   if (typeof he !== 'string') {
-    throw new ValidationError([{ path: 'dataset.kwargs.handler.kwargs.end_time', message: `${JSON.stringify(he)} is not a date` }]);
+    throw new ValidationError([{ path: 'dataset.kwargs.handler.kwargs.end_time', message: `${JSON.stringify(he)} is not a date` }], { hint: 'use YYYY-MM-DD or null' });
   }
   if (gen.ta.calInterval(he, te) < 0) hk.end_time = te;
 }
@@ -76,11 +76,11 @@ export function handlerMod(task: TaskDef, gen: RollingContext): void {
 export function truncSegments(ta: TimeAdjuster, segments: Segments, days: number, testKey = 'test'): void {
   const test = segments[testKey];
   if (test === undefined) {
-    throw new ValidationError([{ path: joinPath('dataset.kwargs.segments', testKey), message: 'is required to truncate against' }]);
+    throw new ValidationError([{ path: joinPath('dataset.kwargs.segments', testKey), message: 'is required to truncate against' }], { hint: 'add the test segment' });
   }
   const bounds = test.filter((t): t is string => t !== null);
   if (bounds.length === 0) {
-    throw new ValidationError([{ path: joinPath('dataset.kwargs.segments', testKey), message: 'needs at least one non-null bound to truncate against' }]);
+    throw new ValidationError([{ path: joinPath('dataset.kwargs.segments', testKey), message: 'needs at least one non-null bound to truncate against' }], { hint: 'give the test segment a start day' });
   }
   const testStart = bounds.reduce((a, b) => (b < a ? b : a));
   for (const key of Object.keys(segments)) {

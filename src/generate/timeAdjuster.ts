@@ -135,7 +135,7 @@ export class TimeAdjuster {
   alignSeg<T extends SegmentTree>(seg: T, path = ''): T {
     if (Array.isArray(seg)) {
       if (seg.length !== 2) {
-        throw new ValidationError([{ path, message: 'must be a [start, end] pair' }]);
+        throw new ValidationError([{ path, message: 'must be a [start, end] pair' }], { hint: 'e.g. ["2020-01-02", null]' });
       }
       return [this.alignTime(seg[0], 'start', `${path}[0]`), this.alignTime(seg[1], 'end', `${path}[1]`)] as T;
     }
@@ -144,7 +144,7 @@ export class TimeAdjuster {
       for (const [k, v] of Object.entries(seg as { [key: string]: SegmentTree })) out[k] = this.alignSeg(v, joinPath(path, k));
       return out as T;
     }
-    throw new ValidationError([{ path, message: 'must be a [start, end] pair or an object of them' }]);
+    throw new ValidationError([{ path, message: 'must be a [start, end] pair or an object of them' }], { hint: 'e.g. {"test": ["2020-01-02", null]}' });
   }
 
   /** Trading-day distance `a − b`, both aligned as "start" (qlib's `cal_interval`). */
@@ -162,7 +162,7 @@ export class TimeAdjuster {
    */
   truncate(seg: Segment, testStart: string, days: number): Segment {
     if (!Number.isInteger(days) || days < 0) {
-      throw new ValidationError([{ path: 'truncDays', message: `must be a non-negative integer, got ${days}` }]);
+      throw new ValidationError([{ path: 'truncDays', message: `must be a non-negative integer, got ${days}` }], { hint: 'trading days to leave between a segment end and the test start' });
     }
     const testIdx = this.alignIdx(testStart, 'start') as number;
     const limit = testIdx - days;
@@ -187,7 +187,7 @@ export class TimeAdjuster {
    */
   shift(seg: Segment, step: number, rtype: ShiftType = TimeAdjuster.SHIFT_SD): Segment | null {
     if (!Number.isInteger(step)) {
-      throw new ValidationError([{ path: 'step', message: `must be an integer number of trading days, got ${step}` }]);
+      throw new ValidationError([{ path: 'step', message: `must be an integer number of trading days, got ${step}` }], { hint: 'shift by whole trading days' });
     }
     let s = this.alignIdx(seg[0], 'start');
     let e = this.alignIdx(seg[1], 'end');

@@ -63,7 +63,7 @@ function objectAt(parent: JsonObject, key: string, path: string): JsonObject {
     return created;
   }
   if (!isJsonObject(existing)) {
-    throw new ValidationError([{ path, message: 'must be an object to hold segments' }]);
+    throw new ValidationError([{ path, message: 'must be an object to hold segments' }], { hint: 'dataset is a component {class, kwargs: {segments}}' });
   }
   return existing;
 }
