@@ -25,7 +25,8 @@ export class ImportError extends QtaskError {
     const where = (i: ImportIssue): string => (i.line > 0 ? `${i.file}:${i.line}` : i.file);
     const listed = issues.slice(0, MAX_LISTED).map((i) => (i.file ? `${where(i)}: ${i.message}` : i.message));
     const more = issues.length > MAX_LISTED ? `; … and ${issues.length - MAX_LISTED} more` : '';
-    const prefix = issues.length > 1 ? `${issues.length} problems, target left untouched: ` : 'target left untouched: ';
+    const rows = issues.some((i) => i.code.startsWith('CSV_'));
+    const prefix = !rows ? '' : issues.length > 1 ? `${issues.length} problems, target left untouched: ` : 'target left untouched: ';
     super(first.code, prefix + listed.join('; ') + more, {
       ...(first.file ? { path: where(first) } : {}),
       hint: hint ?? 'fix the source file(s) and run the import again',
