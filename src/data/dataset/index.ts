@@ -1,0 +1,1 @@
+export { DatasetH, createDataset, parseSegments, type Segment, type PrepareOptions } from './dataset.ts';
