@@ -293,7 +293,8 @@ async function runClaimed(runnable: Runnable, claimed: ClaimedTask, o: ResolvedO
       if (isLoadError(result.error)) {
         loadError = result.error;
         outcome = await write(() => o.store.release(o.pool, lease, { status: o.beforeStatus, error: error! }), 'released');
-      } else if (info.nonRetryable) {
+      } else if (info.nonRetryable || info.code === 'RESULT_NOT_JSON') {
+        // A result that is not JSON will not become JSON on a retry (the child checks it there).
         outcome = await write(() => o.store.fail(o.pool, lease, error!), 'failed');
       } else if (attempt >= o.maxAttempts) {
         error = { code: info.code, message: `${info.message} (attempt ${attempt} of ${o.maxAttempts})` };

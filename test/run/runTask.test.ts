@@ -323,6 +323,16 @@ describe('runTask: forceRelease (one child process per task)', () => {
     assert.equal(doc?.lastError?.code, 'CHILD_CRASHED');
   });
 
+  it('a non-JSON result in the child fails the task without retry (RESULT_NOT_JSON)', async () => {
+    const pool = newPool();
+    const [id] = await seed(pool, 1);
+    await runTask(`${TASKS}#returnsCycle`, { store: t.store, pool, forceRelease: true, maxAttempts: 3 });
+    const doc = await t.store.get(pool, id);
+    assert.equal(doc?.status, 'failed');
+    assert.equal(doc?.attempts, 1);
+    assert.equal(doc?.lastError?.code, 'RESULT_NOT_JSON');
+  });
+
   it('a missing export stops the run (TASK_FN_EXPORT_NOT_FOUND) and returns the task to waiting', async () => {
     const pool = newPool();
     const [id] = await seed(pool, 1);
