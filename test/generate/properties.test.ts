@@ -124,6 +124,19 @@ describe('RollingGen properties (random calendars, templates, steps)', () => {
             if (unit === 'M' || unit === 'Q' || unit === 'Y') assert.notEqual(prev.slice(0, 7), day.slice(0, 7), 'unit windows start a new month');
           }
         }
+        // Every task keeps the first task's trading-day offsets to its test start (qlib's shift
+        // semantics): both ends for sliding segments, the end only for an expanding train.
+        const offsets = (t: (typeof tasks)[number]) => {
+          const all = segs(t);
+          const ts = cal.indexOf(all.test[0] as string);
+          return ['train', 'valid'].map((key) => {
+            const [a, b] = all[key];
+            const fixedStart = key === 'train' && s.rtype === 'expanding';
+            return [fixedStart ? a : a === null ? null : ts - cal.indexOf(a), ts - cal.indexOf(b as string)];
+          });
+        };
+        const firstOffsets = offsets(tasks[0]);
+        for (const [i, t] of tasks.entries()) assert.deepEqual(offsets(t), firstOffsets, `task ${i} keeps the segment offsets`);
         for (const t of tasks) {
           const all = segs(t);
           const testStart = cal.indexOf(all.test[0] as string);
