@@ -141,7 +141,8 @@ function parseJson(text: string, source: string): unknown {
 
 /** Each YAML document's value; empty documents are dropped. */
 function parseYaml(text: string, source: string): unknown[] {
-  const docs = parseAllDocuments(text);
+  // `merge`: qlib's YAML configs (PyYAML) use `<<: *anchor` merge keys; YAML 1.2 would keep `<<` as a key.
+  const docs = parseAllDocuments(text, { merge: true });
   const list = Array.isArray(docs) ? docs : [];
   const values: unknown[] = [];
   for (const doc of list) {

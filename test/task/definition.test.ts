@@ -180,6 +180,11 @@ record:
     assert.equal(loadTaskDefs(JSON.stringify(TASK)).length, 1, 'auto: JSON');
   });
 
+  it('resolves `<<: *anchor` merge keys like PyYAML', () => {
+    const [t] = loadTaskDefs('defaults: &m {class: LGBModel, kwargs: {loss: mse}}\nmodel:\n  <<: *m\n  module_path: qlib.contrib.model.gbdt\n');
+    assert.deepEqual(t.model, { class: 'LGBModel', kwargs: { loss: 'mse' }, module_path: 'qlib.contrib.model.gbdt' });
+  });
+
   it('unwraps a qrun workflow file ({qlib_init, task})', () => {
     const [t] = loadTaskDefs(`qlib_init: {provider_uri: ~/.qlib}\ntask:\n${yamlTask.replace(/^/gm, '  ')}`);
     assert.equal((t.model as { class: string }).class, 'LGBModel');
