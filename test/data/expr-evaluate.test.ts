@@ -269,3 +269,9 @@ test("a conventional field the data lacks (Alpha158's $vwap on Yahoo data) is Na
     (e: unknown) => e instanceof ExpressionError && e.code === 'EXPR_FIELD' && e.column === 1,
   );
 });
+
+test('options can be passed nested, as {source, instrument, startIdx, endIdx, options}', () => {
+  const src = new MemorySource(cal, { C: { x: [1, 1, 1, 1] } });
+  const nested = evaluate('WMA($x,3)', { source: src, instrument: 'C', startIdx: 3, endIdx: 3, options: { qlibCompat: false, float32: false } });
+  assert.equal(nested[0], 1);
+});

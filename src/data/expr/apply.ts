@@ -23,25 +23,58 @@ function arithmeticDtype(ops: Operand[]): DType {
   return 'f64';
 }
 
-type Binary = (x: number, y: number) => number;
+/**
+ * One loop per operator (rather than a per-element callback) so V8 inlines the arithmetic: a
+ * missing array operand means the scalar is used.
+ */
+type PairLoop = (av: Float64Array | undefined, as: number, bv: Float64Array | undefined, bs: number, out: Float64Array) => void;
 
-const BINARY: Record<string, Binary> = {
-  Add: (x, y) => x + y,
-  Sub: (x, y) => x - y,
-  Mul: (x, y) => x * y,
-  Div: (x, y) => x / y,
-  // numpy: 1**nan == 1 (C pow), JS gives NaN.
-  Power: (x, y) => (x === 1 ? 1 : Math.pow(x, y)),
-  Greater: (x, y) => (x !== x || y !== y ? NaN : x > y ? x : y),
-  Less: (x, y) => (x !== x || y !== y ? NaN : x < y ? x : y),
-  Gt: (x, y) => (x > y ? 1 : 0),
-  Ge: (x, y) => (x >= y ? 1 : 0),
-  Lt: (x, y) => (x < y ? 1 : 0),
-  Le: (x, y) => (x <= y ? 1 : 0),
-  Eq: (x, y) => (x === y ? 1 : 0),
-  Ne: (x, y) => (x !== y ? 1 : 0),
-  And: (x, y) => (x !== x || y !== y ? NaN : x !== 0 && y !== 0 ? 1 : 0),
-  Or: (x, y) => (x !== x || y !== y ? NaN : x !== 0 || y !== 0 ? 1 : 0),
+const PAIR_LOOPS: Record<string, PairLoop> = {
+  Add: (av, as, bv, bs, out) => { for (let i = 0; i < out.length; i++) out[i] = (av ? av[i] : as) + (bv ? bv[i] : bs); },
+  Sub: (av, as, bv, bs, out) => { for (let i = 0; i < out.length; i++) out[i] = (av ? av[i] : as) - (bv ? bv[i] : bs); },
+  Mul: (av, as, bv, bs, out) => { for (let i = 0; i < out.length; i++) out[i] = (av ? av[i] : as) * (bv ? bv[i] : bs); },
+  Div: (av, as, bv, bs, out) => { for (let i = 0; i < out.length; i++) out[i] = (av ? av[i] : as) / (bv ? bv[i] : bs); },
+  // numpy: 1**nan == 1 (C pow); JS gives NaN.
+  Power: (av, as, bv, bs, out) => {
+    for (let i = 0; i < out.length; i++) {
+      const x = av ? av[i] : as;
+      out[i] = x === 1 ? 1 : Math.pow(x, bv ? bv[i] : bs);
+    }
+  },
+  Greater: (av, as, bv, bs, out) => {
+    for (let i = 0; i < out.length; i++) {
+      const x = av ? av[i] : as;
+      const y = bv ? bv[i] : bs;
+      out[i] = x !== x || y !== y ? NaN : x > y ? x : y;
+    }
+  },
+  Less: (av, as, bv, bs, out) => {
+    for (let i = 0; i < out.length; i++) {
+      const x = av ? av[i] : as;
+      const y = bv ? bv[i] : bs;
+      out[i] = x !== x || y !== y ? NaN : x < y ? x : y;
+    }
+  },
+  Gt: (av, as, bv, bs, out) => { for (let i = 0; i < out.length; i++) out[i] = (av ? av[i] : as) > (bv ? bv[i] : bs) ? 1 : 0; },
+  Ge: (av, as, bv, bs, out) => { for (let i = 0; i < out.length; i++) out[i] = (av ? av[i] : as) >= (bv ? bv[i] : bs) ? 1 : 0; },
+  Lt: (av, as, bv, bs, out) => { for (let i = 0; i < out.length; i++) out[i] = (av ? av[i] : as) < (bv ? bv[i] : bs) ? 1 : 0; },
+  Le: (av, as, bv, bs, out) => { for (let i = 0; i < out.length; i++) out[i] = (av ? av[i] : as) <= (bv ? bv[i] : bs) ? 1 : 0; },
+  Eq: (av, as, bv, bs, out) => { for (let i = 0; i < out.length; i++) out[i] = (av ? av[i] : as) === (bv ? bv[i] : bs) ? 1 : 0; },
+  Ne: (av, as, bv, bs, out) => { for (let i = 0; i < out.length; i++) out[i] = (av ? av[i] : as) !== (bv ? bv[i] : bs) ? 1 : 0; },
+  And: (av, as, bv, bs, out) => {
+    for (let i = 0; i < out.length; i++) {
+      const x = av ? av[i] : as;
+      const y = bv ? bv[i] : bs;
+      out[i] = x !== x || y !== y ? NaN : x !== 0 && y !== 0 ? 1 : 0;
+    }
+  },
+  Or: (av, as, bv, bs, out) => {
+    for (let i = 0; i < out.length; i++) {
+      const x = av ? av[i] : as;
+      const y = bv ? bv[i] : bs;
+      out[i] = x !== x || y !== y ? NaN : x !== 0 || y !== 0 ? 1 : 0;
+    }
+  },
 };
 
 const BOOL_RESULT = new Set(['Gt', 'Ge', 'Lt', 'Le', 'Eq', 'Ne', 'And', 'Or']);
@@ -54,15 +87,12 @@ export function applyPair(op: string, a: Operand, b: Operand): Series {
   const n = hi - lo + 1;
   const dtype: DType = BOOL_RESULT.has(op) ? 'bool' : arithmeticDtype([a, b]);
   const round = dtype === 'f32';
-  const f = BINARY[op];
   const out = new Float64Array(n);
   const av = isSeries(a) ? alignTo(a, lo, hi) : undefined;
   const bv = isSeries(b) ? alignTo(b, lo, hi) : undefined;
   const as = isSeries(a) ? 0 : round ? fround(a) : a;
   const bs = isSeries(b) ? 0 : round ? fround(b) : b;
-  if (av && bv) for (let i = 0; i < n; i++) out[i] = f(av[i], bv[i]);
-  else if (av) for (let i = 0; i < n; i++) out[i] = f(av[i], bs);
-  else if (bv) for (let i = 0; i < n; i++) out[i] = f(as, bv[i]);
+  PAIR_LOOPS[op](av, as, bv, bs, out);
   if (round) for (let i = 0; i < n; i++) out[i] = fround(out[i]);
   return { lo, values: out, dtype };
 }

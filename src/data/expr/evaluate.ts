@@ -61,6 +61,8 @@ export interface EvaluateOptions extends EvaluateManyOptions {
   startIdx: number;
   /** Last calendar index of the result (inclusive). */
   endIdx: number;
+  /** Options may also be nested here (as in `{source, instrument, startIdx, endIdx, options}`); nested ones win. */
+  options?: EvaluateManyOptions;
 }
 
 interface Root {
@@ -188,6 +190,8 @@ class LeafStore {
   }
 }
 
+const numArg = (args: ExprNode[], k: number): number => (args[k] as { value: number }).value;
+
 interface Frame {
   ctx: Context;
   instrument: string;
@@ -222,28 +226,30 @@ class InstrumentRun {
     return (pn.node as { args: { value: number }[] }).args[k].value;
   }
 
+  private series(frame: Frame, pn: PlanNode, k: number): Series {
+    return this.eval(frame, pn.children[k]);
+  }
+
   private compute(frame: Frame, pn: PlanNode): Series {
     const node = pn.node;
     if (node.kind === 'field') return this.leaves.series(frame.instrument, node.name, frame.ctx.a, frame.ctx.b);
     if (node.kind !== 'call') throw new Error('internal: literal plan node');
     const args = node.args;
-    const series = (k: number): Series => this.eval(frame, pn.children[k]);
-    const num = (k: number): number => (args[k] as { value: number }).value;
     switch (pn.family) {
       case 'elem':
-        return applyElem(pn.op, series(0), this.opts);
+        return applyElem(pn.op, this.series(frame, pn, 0), this.opts);
       case 'pair':
         return applyPair(pn.op, this.operand(frame, pn, 0), this.operand(frame, pn, 1));
       case 'if':
-        return applyIf(series(0), this.operand(frame, pn, 1), this.operand(frame, pn, 2), this.opts);
+        return applyIf(this.series(frame, pn, 0), this.operand(frame, pn, 1), this.operand(frame, pn, 2), this.opts);
       case 'ref':
-        return applyRef(series(0), num(1));
+        return applyRef(this.series(frame, pn, 0), numArg(args, 1));
       case 'delta':
-        return applyDelta(series(0), num(1));
+        return applyDelta(this.series(frame, pn, 0), numArg(args, 1));
       case 'rolling':
-        return applyRolling(pn.op, series(0), args, this.opts);
+        return applyRolling(pn.op, this.series(frame, pn, 0), args, this.opts);
       case 'pairRolling':
-        return applyPairRolling(pn.op, series(0), series(1), num(2));
+        return applyPairRolling(pn.op, this.series(frame, pn, 0), this.series(frame, pn, 1), numArg(args, 2));
       case 'mask':
       case 'changeInstrument': {
         const isMask = pn.family === 'mask';
@@ -358,6 +364,6 @@ export function evaluateMany(
 
 /** One expression for one instrument over `[startIdx, endIdx]`, with qlib's extra history loaded. */
 export function evaluate(expr: string | ExprNode, options: EvaluateOptions): Float64Array {
-  const { source, instrument, startIdx, endIdx, ...rest } = options;
-  return evaluateMany([expr], [instrument], startIdx, endIdx, source, rest)[0][0];
+  const { source, instrument, startIdx, endIdx, options: nested, ...rest } = options;
+  return evaluateMany([expr], [instrument], startIdx, endIdx, source, { ...rest, ...nested })[0][0];
 }

@@ -55,8 +55,11 @@ function rollingSumMean(x: Float64Array, N: number, mean: boolean): Float64Array
   const n = x.length;
   const w = windowOf(n, N);
   const out = new Float64Array(n);
-  const s = new KahanSum();
-  const run = new SameRun();
+  // Kahan sum and pandas' consecutive-same-value run, inlined (this is the hottest kernel).
+  let sum = 0;
+  let comp = 0;
+  let runCount = 0;
+  let runPrev = NaN;
   let nobs = 0;
   let neg = 0;
   for (let t = 0; t < n; t++) {
@@ -65,30 +68,39 @@ function rollingSumMean(x: Float64Array, N: number, mean: boolean): Float64Array
       const v = x[old];
       if (v === v) {
         nobs--;
-        s.add(-v);
+        const y = -v - comp;
+        const s2 = sum + y;
+        comp = s2 - sum - y;
+        sum = s2;
         if (v < 0) neg--;
       }
     }
     const v = x[t];
     if (v === v) {
       nobs++;
-      s.add(v);
-      run.add(v);
+      const y = v - comp;
+      const s2 = sum + y;
+      comp = s2 - sum - y;
+      sum = s2;
+      if (v === runPrev) runCount++;
+      else runCount = 1;
+      runPrev = v;
       if (v < 0) neg++;
     }
     if (nobs === 0) {
       out[t] = NaN;
-      s.reset();
+      sum = 0;
+      comp = 0;
       continue;
     }
     if (mean) {
-      let r = s.sum / nobs;
-      if (run.count >= nobs) r = run.prev;
+      let r = sum / nobs;
+      if (runCount >= nobs) r = runPrev;
       else if (neg === 0 && r < 0) r = 0;
       else if (neg === nobs && r > 0) r = 0;
       out[t] = r;
     } else {
-      out[t] = run.count >= nobs ? run.prev * nobs : s.sum;
+      out[t] = runCount >= nobs ? runPrev * nobs : sum;
     }
   }
   return out;
