@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TaskDocument } from '../../src/task/types.ts';
-import { FIXTURES, QTASK_BIN, REPO, runCli, runJson, tempDir } from './helpers.ts';
+import { FIXTURES, QTASK_BIN, REPO, runCli, runJson, tempDir, waitUntil } from './helpers.ts';
 
 interface CreateJson {
   total: number;
@@ -157,8 +157,8 @@ describe('qtask pool commands (happy paths, --json)', () => {
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const exited = new Promise<number | null>((resolveExit) => child.on('close', (code) => resolveExit(code)));
-    // Finish the tasks from the outside while `wait` polls.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Finish the tasks from the outside once `wait` is polling.
+    await waitUntil(() => stderr.includes('Waiting for'), 30_000, 'wait to start polling');
     await runJson([...base, 'reset-status', '--status', 'done', '--json']);
     const code = await exited;
     assert.equal(code, 0, stderr);
