@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { LocalProvider } from '../../src/data/provider/index.ts';
-import { createDataset, DatasetH } from '../../src/data/dataset/index.ts';
+import { createDataset, DatasetH, type Segment } from '../../src/data/dataset/index.ts';
 import { createAlpha158 } from '../../src/data/handler/index.ts';
 import { DAYS, tinyProvider, close } from './handler-helpers.ts';
 
@@ -62,7 +62,8 @@ test('DatasetH from a qlib YAML dataset section: segments, prepare(colSet, dataK
   const [a, b] = ds.prepare(['valid', 'test'], { colSet: 'label', dataKey: 'raw' });
   assert.equal(a!.dates.length, 3); // AAA, BBB and CCC (its last day) on 2020-01-08
   assert.ok(b!.dates.length > 0);
-  const rng = ds.prepare(['2020-01-06', '2020-01-06'] as const, { dataKey: 'raw', colSet: 'feature' });
+  const day: Segment = ['2020-01-06', '2020-01-06'];
+  const rng = ds.prepare(day, { dataKey: 'raw', colSet: 'feature' });
   assert.deepEqual(rng.instruments, ['AAA', 'BBB', 'CCC']);
 });
 

@@ -47,8 +47,8 @@ export class DatasetH {
    * date range (qlib passes non-names to the handler as the selector).
    */
   prepare(segment: string, options?: PrepareOptions): Panel;
-  prepare(range: Segment, options?: PrepareOptions): Panel;
   prepare(segments: readonly string[], options?: PrepareOptions): Panel[];
+  prepare(range: Segment, options?: PrepareOptions): Panel;
   prepare(what: string | readonly string[] | Segment, options: PrepareOptions = {}): Panel | Panel[] {
     const fetchOpts = { colSet: options.colSet ?? '__all', dataKey: options.dataKey ?? 'infer' };
     if (typeof what === 'string') return this.handler.fetch(this.segment(what), fetchOpts);
