@@ -136,6 +136,7 @@ async function prepareRunnable(taskFn: TaskFn | TaskFnSpec | string, forceReleas
 export async function runTask(taskFn: TaskFn | TaskFnSpec | string, options: RunTaskOptions): Promise<boolean> {
   validateRunOptions(taskFn, options);
   const o = resolveOptions(options);
+  if (o.heartbeatMs >= o.leaseMs) o.warn(`heartbeatMs (${o.heartbeatMs}) >= leaseMs (${o.leaseMs}): leases will expire between heartbeats`);
   const runnable = await prepareRunnable(taskFn, options.forceRelease ?? false);
   let ranAny = false;
   while (!o.signal?.aborted && !o.forceSignal?.aborted) {

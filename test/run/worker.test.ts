@@ -35,7 +35,8 @@ async function exitWithin(w: WorkerProcess, ms: number) {
 describe('qtask worker: graceful shutdown', () => {
   it('first SIGTERM: the running task finishes, nothing new is claimed, exit 143 with a summary', async () => {
     const pool = newPool();
-    await t.store.createTasks(pool, [{ ms: 1500, n: 1 }, { ms: 1500, n: 2 }]);
+    // Long enough that the signal surely lands during the first task, even on a loaded machine.
+    await t.store.createTasks(pool, [{ ms: 5000, n: 1 }, { ms: 5000, n: 2 }]);
     const w = worker(pool, ['--task-fn', 'qtask:sleep']);
     await claimedEvent(w);
     w.child.kill('SIGTERM');
