@@ -12,6 +12,7 @@ import { formatTable, printLine } from '../output.ts';
 import type { ProgressListener } from '../../data/import/source.ts';
 import { optionError } from '../../data/import/errors.ts';
 import { note, printJson } from '../output.ts';
+import { registerFeatures } from '../../data/handler/cli.ts';
 
 interface CsvFlags {
   dateField: string;
@@ -198,4 +199,5 @@ export function register(program: Command): void {
     });
 
   // ── `qtask data features` is added here by the handler module (src/data/handler/…): one import line + one call. ──
+  registerFeatures(data);
 }
