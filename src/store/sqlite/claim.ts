@@ -1,15 +1,19 @@
 import type { TaskStatus } from '../../task/types.ts';
 import { newLeaseToken } from '../ids.ts';
-import type { ClaimedTask, ClaimOptions, TaskFilter } from '../types.ts';
+import type { ClaimedTask, TaskFilter } from '../types.ts';
 import { reclaimExpired } from './reclaim.ts';
 import { ORDER_BY_PRIORITY, rowToDocument, rowToLease } from './rows.ts';
 import type { Conn, TaskRow } from './rows.ts';
 import { buildWhere, candidateSql, decisionColumn, rowMatches } from './where.ts';
+import type { SqlWhere } from './where.ts';
 
 const SET_RUNNING = `SET status = 'running', attempts = attempts + 1, lease_token = @token, lease_expires_at = @expires,
   worker = @worker, started_at = @now, finished_at = NULL, claimed_from = status`;
 
 const EXCLUDE = `AND id NOT IN (SELECT value FROM json_each(@exclude))`;
+
+/** Is there a running task in the pool whose lease has run out? A read: no write lock taken. */
+const ANY_EXPIRED_SQL = `SELECT 1 FROM tasks WHERE pool = ? AND status = 'running' AND lease_expires_at <= ? LIMIT 1`;
 
 export interface ResolvedClaim {
   status: TaskStatus;
@@ -28,43 +32,60 @@ function claimFilter(query: TaskFilter): TaskFilter {
 }
 
 /**
- * Claims one task in an IMMEDIATE transaction (atomic across processes): first expired leases
- * are returned to their status or failed (`reclaim.ts`), then one `UPDATE … WHERE id = (SELECT …
- * ORDER BY priority DESC, created_at, id LIMIT 1) RETURNING *` takes the best match. Filters that
- * SQL cannot fully decide walk the candidates in the same order and let the JS evaluator decide.
+ * Claims one task.
+ *
+ * Common case: ONE statement, `UPDATE … WHERE id = (SELECT … ORDER BY priority DESC, created_at,
+ * id LIMIT 1) RETURNING *`, atomic across processes on its own.
+ *
+ * When some running task's lease has run out, an IMMEDIATE transaction first returns such tasks
+ * to the status they were claimed from or fails them when out of attempts (`reclaim.ts`), then
+ * claims — so an expired task competes in the normal priority/FIFO order. A lease that expires
+ * between the check and the claim is simply picked up by the next claim.
+ *
+ * Filters SQL cannot fully decide walk the candidates in claim order inside an IMMEDIATE
+ * transaction and let the JS evaluator decide.
  */
 export function claim(c: Conn, pool: string, opts: ResolvedClaim): ClaimedTask | null {
   const where = buildWhere(claimFilter(opts.query));
-  const exclude = opts.excludeIds.length > 0 ? EXCLUDE : '';
-  const run = c.db.transaction((): TaskRow | undefined => {
-    const now = Date.now();
-    reclaimExpired(c, pool, opts.maxAttempts, now);
-    const params = {
-      pool,
-      status: opts.status,
-      token: newLeaseToken(),
-      expires: now + opts.leaseMs,
-      worker: opts.worker,
-      now,
-      ...(exclude ? { exclude: JSON.stringify(opts.excludeIds) } : {}),
-    };
-    if (where.undecided === null) {
-      const sql = `UPDATE tasks ${SET_RUNNING} WHERE id = (SELECT id FROM tasks WHERE pool = @pool AND status = @status AND ${where.decided} ${exclude} ${ORDER_BY_PRIORITY} LIMIT 1) RETURNING *`;
-      return c.stmts.get(sql).get(params) as TaskRow | undefined;
-    }
-    const scan = `SELECT *, ${decisionColumn(where)} AS qtask_decision FROM tasks WHERE pool = @pool AND status = @status AND ${candidateSql(where)} ${exclude} ${ORDER_BY_PRIORITY}`;
-    let chosen: string | undefined;
-    const { token: _t, expires: _e, worker: _w, now: _n, ...scanParams } = params;
-    for (const row of c.stmts.get(scan).iterate(scanParams) as Iterable<TaskRow & { qtask_decision: number | null }>) {
-      if (rowMatches(where, row, row.qtask_decision)) {
-        chosen = row.id;
-        break;
-      }
-    }
-    if (chosen === undefined) return undefined;
-    const { pool: _p, status: _s, exclude: _x, ...setParams } = params as typeof params & { exclude?: string };
-    return c.stmts.get(`UPDATE tasks ${SET_RUNNING} WHERE id = @id RETURNING *`).get({ ...setParams, id: chosen }) as TaskRow | undefined;
-  });
-  const row = run.immediate();
+  const now = Date.now();
+  const anyExpired = c.stmts.get(ANY_EXPIRED_SQL).get(pool, now) !== undefined;
+  let row: TaskRow | undefined;
+  if (!anyExpired && where.undecided === null) {
+    row = claimDecided(c, pool, opts, where, now);
+  } else {
+    row = c.db
+      .transaction((): TaskRow | undefined => {
+        const at = Date.now();
+        if (anyExpired) reclaimExpired(c, pool, opts.maxAttempts, at);
+        return where.undecided === null ? claimDecided(c, pool, opts, where, at) : claimUndecided(c, pool, opts, where, at);
+      })
+      .immediate();
+  }
   return row === undefined ? null : { task: rowToDocument(row), lease: rowToLease(row) };
+}
+
+function setParams(opts: ResolvedClaim, now: number): { token: string; expires: number; worker: string; now: number } {
+  return { token: newLeaseToken(), expires: now + opts.leaseMs, worker: opts.worker, now };
+}
+
+function claimDecided(c: Conn, pool: string, opts: ResolvedClaim, where: SqlWhere, now: number): TaskRow | undefined {
+  const exclude = opts.excludeIds.length > 0;
+  const sql = `UPDATE tasks ${SET_RUNNING} WHERE id = (SELECT id FROM tasks WHERE pool = @pool AND status = @status AND ${where.decided} ${exclude ? EXCLUDE : ''} ${ORDER_BY_PRIORITY} LIMIT 1) RETURNING *`;
+  const params = { ...setParams(opts, now), pool, status: opts.status, ...(exclude ? { exclude: JSON.stringify(opts.excludeIds) } : {}) };
+  return c.stmts.get(sql).get(params) as TaskRow | undefined;
+}
+
+function claimUndecided(c: Conn, pool: string, opts: ResolvedClaim, where: SqlWhere, now: number): TaskRow | undefined {
+  const exclude = opts.excludeIds.length > 0;
+  const scan = `SELECT *, ${decisionColumn(where)} AS qtask_decision FROM tasks WHERE pool = @pool AND status = @status AND ${candidateSql(where)} ${exclude ? EXCLUDE : ''} ${ORDER_BY_PRIORITY}`;
+  const scanParams = { pool, status: opts.status, ...(exclude ? { exclude: JSON.stringify(opts.excludeIds) } : {}) };
+  let chosen: string | undefined;
+  for (const row of c.stmts.get(scan).iterate(scanParams) as Iterable<TaskRow & { qtask_decision: number | null }>) {
+    if (rowMatches(where, row, row.qtask_decision)) {
+      chosen = row.id;
+      break;
+    }
+  }
+  if (chosen === undefined) return undefined;
+  return c.stmts.get(`UPDATE tasks ${SET_RUNNING} WHERE id = @id RETURNING *`).get({ ...setParams(opts, now), id: chosen }) as TaskRow | undefined;
 }

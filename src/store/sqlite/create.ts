@@ -10,7 +10,7 @@ import type { Conn } from './rows.ts';
 const INSERT_SQL = `INSERT INTO tasks (id, pool, hash, def, status, priority, created_at)
 VALUES (?, ?, ?, ?, 'waiting', ?, ?) ON CONFLICT (pool, hash) DO NOTHING`;
 
-const LOOKUP_SQL = `SELECT t.hash AS hash, t.id AS id FROM json_each(?) AS h JOIN tasks AS t ON t.pool = ? AND t.hash = h.value`;
+const LOOKUP_SQL = `SELECT t.hash AS hash, t.id AS id FROM json_each(?) AS h CROSS JOIN tasks AS t ON t.pool = ? AND t.hash = h.value`;
 
 /** Checks every definition is a JSON object; reports all problems at once. */
 export function validateDefs(defs: unknown, label = 'defs'): asserts defs is TaskDef[] {

@@ -15,7 +15,23 @@ export interface SqlWhere {
   cond: Condition;
 }
 
+const cache = new Map<string, SqlWhere>();
+
+/** `buildWhere`, memoised by the filter's JSON text (workers claim with the same query over and over). */
 export function buildWhere(filter: TaskFilter | undefined): SqlWhere {
+  // The replacer keeps `undefined` (which parseFilter refuses) distinct from a missing key or null.
+  const key = JSON.stringify(filter ?? {}, (_k, v: unknown) => (v === undefined ? '\u0000undefined' : v));
+  if (key.length > 4000) return buildWhereUncached(filter);
+  let w = cache.get(key);
+  if (w === undefined) {
+    w = buildWhereUncached(filter);
+    if (cache.size >= 200) cache.clear();
+    cache.set(key, w);
+  }
+  return w;
+}
+
+function buildWhereUncached(filter: TaskFilter | undefined): SqlWhere {
   const cond = parseFilter(filter ?? {});
   const items = cond.kind === 'and' ? cond.items : [cond];
   const decided: string[] = [];
