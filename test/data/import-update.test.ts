@@ -5,7 +5,7 @@
  * import leaves the existing target untouched.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -154,6 +154,23 @@ describe('update', () => {
     assert.equal(change[2], Math.fround(12 / 11 - 1));
     assert.equal(change[3], Math.fround(13 / 12 - 1));
     assert.equal(change[4], old[4]);
+  });
+
+  test('the CLI: qtask data update prints a JSON summary; a bad row exits 2 naming file:line', () => {
+    const target = join(ROOT, 't6');
+    importCsv({ srcDir: writeSrc('s6', { 'A.csv': csv([[D[0], 10]]) }), targetDir: target });
+    const ok = spawnSync(process.execPath, ['bin/qtask.js', 'data', 'update', writeSrc('u6', { 'A.csv': csv([[D[1], 11]]) }), target, '--json'], { encoding: 'utf8' });
+    assert.equal(ok.status, 0, ok.stderr);
+    const summary = JSON.parse(ok.stdout) as { newDays: number; filledCells: number; lastDay: string };
+    assert.equal(summary.newDays, 1);
+    assert.equal(summary.lastDay, D[1]);
+    assert.equal(summary.filledCells, 6, "open, high, low, close, volume, adj_close on the new day");
+    const digest = treeDigest(target);
+    const badSrc = writeSrc('u6bad', { 'A.csv': csv([[D[2], 12]]) + 'not-a-date,1,1,1,1,1,1\n' });
+    const bad = spawnSync(process.execPath, ['bin/qtask.js', 'data', 'update', badSrc, target], { encoding: 'utf8' });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /CSV_BAD_DATE: .*A\.csv:3: "not-a-date"/);
+    assert.equal(treeDigest(target), digest);
   });
 });
 
