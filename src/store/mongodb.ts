@@ -6,7 +6,7 @@
  * Verified against FerretDB 1.24 (SQLite handler); see docs/mongodb.md for what assumes MongoDB ≥ 5.
  */
 import { MongoBulkWriteError, MongoClient, ObjectId } from 'mongodb';
-import type { Collection, Db, Document, Filter, MongoClientOptions, UpdateFilter } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection, Db, Document, Filter, MongoClientOptions, UpdateFilter } from 'mongodb';
 import { LeaseLostError, StoreError, TaskNotFoundError, ValidationError } from '../errors.ts';
 import { taskHash } from '../task/canonical.ts';
 import type { JsonValue, TaskDef, TaskDocument, TaskStatus } from '../task/types.ts';
@@ -26,11 +26,16 @@ import type {
 } from './types.ts';
 import { ServerClock, serverSupportsNow } from './mongodb/clock.ts';
 import type { TimeSource } from './mongodb/clock.ts';
-import { decodeTask, newStoredTask, WELL_FORMED } from './mongodb/codec.ts';
+import { decodeTask, newStoredTask, WELL_FORMED, wrapNestedArrays } from './mongodb/codec.ts';
+import { matchesCondition, parseFilter } from './filter/index.ts';
+import type { Condition } from './filter/index.ts';
 import type { StoredTask } from './mongodb/codec.ts';
-import { toStoreError } from './mongodb/errors.ts';
+import { isConnectionFailure, toStoreError } from './mongodb/errors.ts';
 import { toMongoFilter } from './mongodb/filter.ts';
 import { checkFilter } from './mongodb/filterCheck.ts';
+import { assertPoolName } from './pool.ts';
+import { validateDefs, validatePriority } from './sqlite/create.ts';
+import { assertLease, assertPositiveInt, assertPositiveMs, assertSettableStatus, assertStatus } from './validate.ts';
 import { databaseFromUrl, INTERNAL_PREFIX, redactMongoUrl, validatePoolName } from './mongodb/url.ts';
 
 export type { TimeSource } from './mongodb/clock.ts';
@@ -42,12 +47,26 @@ export interface MongoStoreOptions {
    * demands `$$NOW` and fails with `STORE_CAPABILITY` when the server lacks it.
    */
   time?: 'auto' | TimeSource;
+  /**
+   * Make claims exclusive with an insert into a ticket collection (unique `_id` = pool:task:attempt)
+   * instead of trusting `findOneAndUpdate` to be atomic. Default: on for FerretDB (whose 1.x
+   * updates are read-then-replace, so two concurrent claimers can both "win"), off for MongoDB.
+   */
+  claimTickets?: boolean;
   /** How long to look for a reachable server before failing with `STORE_UNREACHABLE`. Default 4000 ms. */
   serverSelectionTimeoutMS?: number;
   /** Re-measure the server clock offset after this long (offset path). Default 30 000 ms. */
   clockRefreshMs?: number;
   /** Where warnings (e.g. a malformed foreign document skipped) go. Default: one line on stderr. */
   warn?: (message: string) => void;
+  /**
+   * After a successful connect, how long an operation keeps retrying (exponential backoff, one log
+   * line per outage) while the server is unreachable before failing with `STORE_UNREACHABLE`.
+   * Heartbeats are never retried here: the runner retries them and fences itself. Default 120 000 ms.
+   */
+  reconnectMs?: number;
+  /** A request with no reply for this long fails (a cut link must not hang a worker). Default 10 000 ms. */
+  socketTimeoutMS?: number;
   /** Extra driver options (TLS, auth mechanism…), merged over qtask's defaults. */
   driver?: MongoClientOptions;
 }
@@ -69,6 +88,7 @@ export async function openMongoStore(url: string, opts: MongoStoreOptions = {}):
     client = new MongoClient(url, {
       serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? 4_000,
       connectTimeoutMS: opts.serverSelectionTimeoutMS ?? 4_000,
+      socketTimeoutMS: opts.socketTimeoutMS ?? 10_000,
       appName: 'qtask',
       ...opts.driver,
     });
@@ -82,6 +102,8 @@ export async function openMongoStore(url: string, opts: MongoStoreOptions = {}):
   try {
     await client.connect();
     const db = client.db(database);
+    // `hello` needs no credentials; this does, so a missing or wrong login fails here, not mid-run.
+    await db.command({ listCollections: 1, nameOnly: true, filter: { name: `${INTERNAL_PREFIX}_none` } });
     const clock = new ServerClock(db, { refreshMs: opts.clockRefreshMs ?? 30_000 });
     await clock.sync();
     const wanted = opts.time ?? 'auto';
@@ -95,7 +117,14 @@ export async function openMongoStore(url: string, opts: MongoStoreOptions = {}):
       }
       time = hasNow ? 'server' : 'offset';
     }
-    return new MongoTaskStore(client, db, safeUrl, clock, time, opts.warn ?? ((m) => process.stderr.write(`qtask: warning: ${m}\n`)));
+    const warn = opts.warn ?? ((m: string) => process.stderr.write(`qtask: warning: ${m}\n`));
+    const info = await db.admin().command({ buildInfo: 1 });
+    const ferret = typeof info['ferretdbVersion'] === 'string';
+    const store = new MongoTaskStore(client, db, safeUrl, clock, time, warn, opts.reconnectMs ?? 120_000);
+    store.claimTickets = opts.claimTickets ?? ferret;
+    store.ferret = ferret;
+    store.server = ferret ? `FerretDB ${String(info['ferretdbVersion'])}` : `MongoDB ${String(info['version'])}`;
+    return store;
   } catch (e) {
     await client.close().catch(() => undefined);
     throw toStoreError(e, safeUrl, 'connect');
@@ -104,6 +133,16 @@ export async function openMongoStore(url: string, opts: MongoStoreOptions = {}):
 
 export class MongoTaskStore implements TaskStore {
   private readonly indexed = new Map<string, Promise<void>>();
+  /** See `MongoStoreOptions.claimTickets`. */
+  claimTickets = false;
+  /**
+   * FerretDB 1.x: user filters are evaluated here by the shared evaluator (the SQLite store's), as
+   * its matching differs from MongoDB's (no nested arrays, fewer operators); nested arrays are
+   * wrapped on write. Off for MongoDB, which evaluates filters itself.
+   */
+  ferret = false;
+  /** What answered on connect, e.g. `FerretDB v1.24.2` or `MongoDB 7.0.12`. */
+  server = 'unknown';
   private readonly warned = new Set<string>();
 
   constructor(
@@ -115,6 +154,7 @@ export class MongoTaskStore implements TaskStore {
     /** Where lease times come from; see `TimeSource`. */
     readonly timeSource: TimeSource,
     private readonly warn: (message: string) => void,
+    private readonly reconnectMs: number = 120_000,
   ) {}
 
   async listPools(): Promise<string[]> {
@@ -129,14 +169,10 @@ export class MongoTaskStore implements TaskStore {
 
   async createTasks(pool: string, defs: TaskDef[], opts: { dryRun?: boolean; priority?: number } = {}): Promise<CreateTasksResult> {
     const coll = this.coll(pool);
-    const hashes = defs.map((def, i) => {
-      assertTaskDef(def, `defs[${i}]`);
-      return taskHash(def);
-    });
+    validateDefs(defs);
     const priority = opts.priority ?? 0;
-    if (typeof priority !== 'number' || !Number.isFinite(priority)) {
-      throw new ValidationError([{ path: 'priority', message: 'must be a finite number' }]);
-    }
+    validatePriority(priority);
+    const hashes = defs.map((def) => taskHash(def));
     return this.op('createTasks', async () => {
       const unique = [...new Set(hashes)];
       if (opts.dryRun) {
@@ -149,7 +185,7 @@ export class MongoTaskStore implements TaskStore {
       const firstDef = new Map<string, TaskDef>();
       hashes.forEach((h, i) => firstDef.has(h) || firstDef.set(h, defs[i]!));
       const now = this.clock.now();
-      const docs = unique.map((h) => newStoredTask(firstDef.get(h)!, h, priority, now));
+      const docs = unique.map((h) => newStoredTask(firstDef.get(h)!, h, priority, now, this.ferret));
       let inserted = 0;
       if (docs.length > 0) {
         try {
@@ -174,13 +210,14 @@ export class MongoTaskStore implements TaskStore {
 
   async replaceTask(pool: string, id: string, def: TaskDef): Promise<void> {
     const coll = this.coll(pool);
-    assertTaskDef(def, 'def');
+    validateDefs([def], 'def');
     const _id = parseId(id);
     if (!_id) throw new TaskNotFoundError(id, pool);
     await this.op('replaceTask', async () => {
       await this.ensureIndexes(pool, coll);
       try {
-        const r = await coll.updateOne({ _id }, { $set: { def, filter: def, hash: taskHash(def) } });
+        const stored = this.store(def) as TaskDef;
+        const r = await coll.updateOne({ _id }, { $set: { def: stored, filter: stored, hash: taskHash(def) } });
         if (r.matchedCount === 0) throw new TaskNotFoundError(id, pool);
       } catch (e) {
         if (e instanceof Error && (e as { code?: unknown }).code === 11000) {
@@ -201,8 +238,10 @@ export class MongoTaskStore implements TaskStore {
     if (opts.limit !== undefined && (!Number.isInteger(opts.limit) || opts.limit < 0)) {
       throw new ValidationError([{ path: 'limit', message: 'must be a non-negative integer' }]);
     }
+    const js = this.jsCondition(filter);
     return this.op('find', async () => {
       if (opts.limit === 0) return [];
+      if (js) return this.scan(pool, coll, js, sort, opts.limit);
       let cursor = coll.find(query).sort(sort);
       if (opts.limit !== undefined) cursor = cursor.limit(opts.limit);
       const out: TaskDocument[] = [];
@@ -234,52 +273,65 @@ export class MongoTaskStore implements TaskStore {
 
   async claim(pool: string, opts: ClaimOptions): Promise<ClaimedTask | null> {
     const coll = this.coll(pool);
-    const status = opts.status ?? 'waiting';
-    if (!isTaskStatus(status)) throw new ValidationError([{ path: 'status', message: `unknown status ${JSON.stringify(status)}` }]);
-    assertLeaseMs(opts.leaseMs);
+    const status: TaskStatus = opts.status ?? 'waiting';
+    assertSettableStatus(status, 'status');
+    assertPositiveMs(opts.leaseMs, 'leaseMs');
     const maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    assertPositiveInt(maxAttempts, 'maxAttempts');
+    if (typeof opts.worker !== 'string' || opts.worker === '') {
+      throw new ValidationError([{ path: 'worker', message: 'a worker id is required' }]);
+    }
     const { status: _ignored, ...userQuery } = opts.query ?? {};
     const userFilter = this.filter(userQuery);
+    const js = this.jsCondition(userQuery);
     const exclude = (opts.excludeIds ?? []).map(parseId).filter((x): x is ObjectId => x !== null);
     const token = newLeaseToken();
-    return this.op('claim', async () => {
-      if (status === 'waiting') await this.failExhausted(coll, maxAttempts);
-      const server = this.timeSource === 'server';
-      const now = this.clock.now();
-      const expired: Filter<StoredTask> = server
-        ? { status: 'running', leaseExpiresAt: { $type: 'date' }, attempts: { $lt: maxAttempts }, $expr: { $lt: ['$leaseExpiresAt', '$$NOW'] } }
-        : { status: 'running', leaseExpiresAt: { $lt: now }, attempts: { $lt: maxAttempts } };
-      const statusCond: Filter<StoredTask> = status === 'waiting' ? { $or: [{ status: 'waiting' }, expired] } : { status };
-      const parts: Filter<StoredTask>[] = [statusCond, WELL_FORMED as Filter<StoredTask>];
-      if (Object.keys(userFilter).length > 0) parts.push(userFilter);
+    return this.op('claim', async (isRetry) => {
+      // A claim whose reply was lost may have been applied: take that task rather than a second one.
+      const earlier = isRetry ? await coll.findOne({ leaseToken: token, status: 'running' }) : null;
+      // Expired leases first go back to the status they were claimed from (or to failed), as in
+      // reclaimExpired; then the claim itself is ONE findOneAndUpdate.
+      if (!earlier) await this.reclaim(coll, maxAttempts);
+      const parts: Filter<StoredTask>[] = [{ status }, WELL_FORMED as unknown as Filter<StoredTask>];
+      if (!js && Object.keys(userFilter).length > 0) parts.push(userFilter);
       if (exclude.length > 0) parts.push({ _id: { $nin: exclude } });
-      const update: UpdateFilter<StoredTask> | Document[] = server
-        ? [
-            {
+      const now = this.clock.now();
+      const update: UpdateFilter<StoredTask> | Document[] =
+        this.timeSource === 'server'
+          ? [
+              {
+                $set: {
+                  status: 'running',
+                  claimedFrom: '$status',
+                  leaseToken: { $literal: token },
+                  leaseExpiresAt: { $add: ['$$NOW', opts.leaseMs] },
+                  startedAt: '$$NOW',
+                  finishedAt: null,
+                  worker: { $literal: opts.worker },
+                  attempts: { $add: [{ $ifNull: ['$attempts', 0] }, 1] },
+                },
+              },
+            ]
+          : {
               $set: {
                 status: 'running',
-                leaseToken: { $literal: token },
-                leaseExpiresAt: { $add: ['$$NOW', opts.leaseMs] },
-                startedAt: '$$NOW',
-                worker: { $literal: opts.worker },
-                attempts: { $add: [{ $ifNull: ['$attempts', 0] }, 1] },
+                claimedFrom: status,
+                leaseToken: token,
+                leaseExpiresAt: new Date(now.getTime() + opts.leaseMs),
+                startedAt: now,
+                finishedAt: null,
+                worker: opts.worker,
               },
-            },
-          ]
-        : {
-            $set: {
-              status: 'running',
-              leaseToken: token,
-              leaseExpiresAt: new Date(now.getTime() + opts.leaseMs),
-              startedAt: now,
-              worker: opts.worker,
-            },
-            $inc: { attempts: 1 },
-          };
-      const doc = await coll.findOneAndUpdate({ $and: parts }, update, {
-        sort: { priority: -1, createdAt: 1, _id: 1 },
-        returnDocument: 'after',
-      });
+              $inc: { attempts: 1 },
+            };
+      const doc =
+        earlier ??
+        (this.claimTickets
+          ? await this.claimWithTicket(pool, coll, { $and: parts }, js, { token, worker: opts.worker, leaseMs: opts.leaseMs, status })
+          : await coll.findOneAndUpdate({ $and: parts }, update, {
+              sort: { priority: -1, createdAt: 1, _id: 1 },
+              returnDocument: 'after',
+            }));
       if (!doc) return null;
       const task = decodeTask(doc);
       if ('problem' in task) {
@@ -298,85 +350,86 @@ export class MongoTaskStore implements TaskStore {
 
   async heartbeat(pool: string, lease: Lease, leaseMs: number): Promise<Lease> {
     const coll = this.coll(pool);
-    assertLeaseMs(leaseMs);
-    return this.op('heartbeat', async () => {
-      const fence = fenceOf(lease);
-      if (!fence) throw new LeaseLostError(lease.taskId);
-      const update: UpdateFilter<StoredTask> | Document[] =
-        this.timeSource === 'server'
-          ? [{ $set: { leaseExpiresAt: { $add: ['$$NOW', leaseMs] } } }]
-          : { $set: { leaseExpiresAt: new Date(this.clock.now().getTime() + leaseMs) } };
-      // No projection: FerretDB 1.x does not implement findAndModify's `fields`.
-      const doc = await coll.findOneAndUpdate(fence, update, { returnDocument: 'after' });
-      if (!doc || !(doc.leaseExpiresAt instanceof Date)) throw new LeaseLostError(lease.taskId);
-      return { ...lease, expiresAt: doc.leaseExpiresAt.toISOString() };
-    });
+    assertLease(lease);
+    assertPositiveMs(leaseMs, 'leaseMs');
+    return this.op(
+      'heartbeat',
+      async () => {
+        const fence = fenceOf(lease);
+        if (!fence) throw new LeaseLostError(lease.taskId);
+        const update: UpdateFilter<StoredTask> | Document[] =
+          this.timeSource === 'server'
+            ? [{ $set: { leaseExpiresAt: { $add: ['$$NOW', leaseMs] } } }]
+            : { $set: { leaseExpiresAt: new Date(this.clock.now().getTime() + leaseMs) } };
+        // No projection: FerretDB 1.x does not implement findAndModify's `fields`.
+        const doc = await coll.findOneAndUpdate(fence, update, { returnDocument: 'after' });
+        if (!doc || !(doc.leaseExpiresAt instanceof Date)) throw new LeaseLostError(lease.taskId);
+        return { ...lease, expiresAt: doc.leaseExpiresAt.toISOString() };
+      },
+      false,
+    );
   }
 
   async commit(pool: string, lease: Lease, res: JsonValue, status: TaskStatus = 'done'): Promise<void> {
     const coll = this.coll(pool);
+    assertLease(lease);
+    assertSettableStatus(status);
     assertJsonValue(res);
-    if (!isTaskStatus(status)) throw new ValidationError([{ path: 'status', message: `unknown status ${JSON.stringify(status)}` }]);
-    await this.fencedWrite(coll, lease, 'commit', { status, res, finishedAt: this.clock.now() }, { status, res: { $literal: res }, finishedAt: '$$NOW' });
+    await this.fencedWrite(coll, lease, 'commit', { status, res: this.store(res), finishedAt: finishedAtFor(status, this.clock.now()) });
   }
 
   async release(pool: string, lease: Lease, opts: ReleaseOptions = {}): Promise<void> {
     const coll = this.coll(pool);
+    assertLease(lease);
     const status = opts.status ?? 'waiting';
-    if (!isTaskStatus(status)) throw new ValidationError([{ path: 'status', message: `unknown status ${JSON.stringify(status)}` }]);
-    const err = opts.error;
+    assertSettableStatus(status);
     const now = this.clock.now();
-    const lastError = err ? { message: err.message, code: err.code, worker: lease.worker } : undefined;
-    await this.fencedWrite(
-      coll,
-      lease,
-      'release',
-      { status, ...(lastError ? { lastError: { ...lastError, at: now } } : {}) },
-      { status, ...(lastError ? { lastError: errorExpr(lastError) } : {}) },
-    );
+    const err = opts.error;
+    await this.fencedWrite(coll, lease, 'release', {
+      status,
+      finishedAt: finishedAtFor(status, now),
+      ...(err ? { lastError: { message: String(err.message), code: String(err.code), worker: lease.worker, at: now } } : {}),
+    });
   }
 
   async fail(pool: string, lease: Lease, error: { message: string; code: string }): Promise<void> {
     const coll = this.coll(pool);
+    assertLease(lease);
     const now = this.clock.now();
-    const lastError = { message: error.message, code: error.code, worker: lease.worker };
-    await this.fencedWrite(
-      coll,
-      lease,
-      'fail',
-      { status: 'failed', finishedAt: now, lastError: { ...lastError, at: now } },
-      { status: 'failed', finishedAt: '$$NOW', lastError: errorExpr(lastError) },
-    );
+    await this.fencedWrite(coll, lease, 'fail', {
+      status: 'failed',
+      finishedAt: now,
+      lastError: { message: String(error.message), code: String(error.code), worker: lease.worker, at: now },
+    });
   }
 
   async reclaimExpired(pool: string, opts: { maxAttempts?: number } = {}): Promise<number> {
     const coll = this.coll(pool);
     const maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-    return this.op('reclaimExpired', async () => {
-      const failed = await this.failExhausted(coll, maxAttempts);
-      const r = await coll.updateMany(
-        { $and: [this.expiredFilter(), { attempts: { $lt: maxAttempts } }] },
-        { $set: { status: 'waiting', leaseToken: null, leaseExpiresAt: null } },
-      );
-      return failed + r.modifiedCount;
-    });
+    assertPositiveInt(maxAttempts, 'maxAttempts');
+    return this.op('reclaimExpired', () => this.reclaim(coll, maxAttempts));
   }
 
   async setStatus(pool: string, filter: TaskFilter, status: TaskStatus): Promise<number> {
     const coll = this.coll(pool);
-    if (!isTaskStatus(status)) throw new ValidationError([{ path: 'status', message: `unknown status ${JSON.stringify(status)}` }]);
-    const query = this.filter(filter);
+    assertStatus(status);
+    assertSettableStatus(status);
+    const native = this.filter(filter);
+    const js = this.jsCondition(filter);
     return this.op('setStatus', async () => {
-      const r = await coll.updateMany(query, { $set: { status, leaseToken: null, leaseExpiresAt: null } });
-      return r.matchedCount;
+      const query = js ? await this.idsMatching(pool, coll, js) : native;
+      const now = this.clock.now();
+      const clear = { leaseToken: null, leaseExpiresAt: null };
+      // Tasks already in `status` keep their finishedAt; the others get the new status's.
+      const kept = await coll.updateMany({ $and: [query, { status }] }, { $set: clear });
+      const moved = await coll.updateMany({ $and: [query, { status: { $ne: status } }] }, { $set: { status, finishedAt: finishedAtFor(status, now), ...clear } });
+      return moved.matchedCount + kept.matchedCount;
     });
   }
 
   async setPriority(pool: string, id: string, priority: number): Promise<void> {
     const coll = this.coll(pool);
-    if (typeof priority !== 'number' || !Number.isFinite(priority)) {
-      throw new ValidationError([{ path: 'priority', message: 'must be a finite number' }]);
-    }
+    validatePriority(priority);
     const _id = parseId(id);
     if (!_id) throw new TaskNotFoundError(id, pool);
     await this.op('setPriority', async () => {
@@ -387,14 +440,24 @@ export class MongoTaskStore implements TaskStore {
 
   async remove(pool: string, filter: TaskFilter): Promise<number> {
     const coll = this.coll(pool);
-    const query = this.filter(filter);
-    return this.op('remove', async () => (await coll.deleteMany(query)).deletedCount);
+    const native = this.filter(filter);
+    const js = this.jsCondition(filter);
+    return this.op('remove', async () => {
+      const query = js ? await this.idsMatching(pool, coll, js) : native;
+      return (await coll.deleteMany(query)).deletedCount;
+    });
   }
 
   async stat(pool: string, filter: TaskFilter = {}): Promise<StatusCounts> {
     const coll = this.coll(pool);
     const query = this.filter(filter);
+    const js = this.jsCondition(filter);
     return this.op('stat', async () => {
+      if (js) {
+        const out: StatusCounts = {};
+        for (const t of await this.scan(pool, coll, js, { _id: 1 })) out[t.status] = (out[t.status] ?? 0) + 1;
+        return out;
+      }
       const rows = await coll
         .aggregate<{ _id: unknown; n: number }>([
           { $match: { $and: [WELL_FORMED, query] } },
@@ -414,6 +477,7 @@ export class MongoTaskStore implements TaskStore {
   // ---- internals -------------------------------------------------------------------------
 
   private coll(pool: string): Collection<StoredTask> {
+    assertPoolName(pool);
     return this.db.collection<StoredTask>(validatePoolName(pool, this.db.databaseName));
   }
 
@@ -422,13 +486,37 @@ export class MongoTaskStore implements TaskStore {
     return toMongoFilter(filter);
   }
 
-  private async op<T>(action: string, body: () => Promise<T>): Promise<T> {
-    try {
-      return await body();
-    } catch (e) {
-      throw toStoreError(e, this.url, action);
+  /**
+   * Runs one store operation, mapping driver errors to StoreErrors. When the server is unreachable
+   * the operation is retried with backoff for up to `reconnectMs` (`retry: false` for heartbeats);
+   * `body` learns whether it is a retry so fenced writes can recognise their own earlier success.
+   */
+  private async op<T>(action: string, body: (isRetry: boolean) => Promise<T>, retry = true): Promise<T> {
+    let outageStart: number | null = null;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const out = await body(attempt > 0);
+        if (outageStart !== null && this.outage === outageStart) {
+          this.outage = null;
+          this.warn(`MongoDB at ${this.url} reachable again after ${((Date.now() - outageStart) / 1000).toFixed(1)}s`);
+        }
+        return out;
+      } catch (e) {
+        if (!retry || !isConnectionFailure(e)) throw toStoreError(e, this.url, action);
+        outageStart ??= Date.now();
+        if (this.outage === null) {
+          this.outage = outageStart;
+          this.warn(`MongoDB at ${this.url} unreachable during ${action} (${(e as Error).message}); reconnecting with backoff for up to ${Math.round(this.reconnectMs / 1000)}s`);
+        }
+        if (Date.now() - outageStart >= this.reconnectMs) throw toStoreError(e, this.url, action);
+        const backoff = Math.min(5_000, 200 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random() / 2);
+        await new Promise((r) => setTimeout(r, backoff));
+      }
     }
   }
+
+  /** Start time of the outage already reported, so one outage is one log line. */
+  private outage: number | null = null;
 
   private ensureIndexes(pool: string, coll: Collection<StoredTask>): Promise<void> {
     let p = this.indexed.get(pool);
@@ -455,6 +543,117 @@ export class MongoTaskStore implements TaskStore {
     return found;
   }
 
+  /**
+   * The claim for servers whose updates are not atomic compare-and-set (FerretDB 1.x): read the
+   * best candidates, then INSERT a ticket `pool:task:attempt` — the unique `_id` lets exactly one
+   * claimer win each attempt — and only the winner writes the task. A ticket whose task document
+   * still shows an older attempt after `TICKET_GRACE_MS` means its winner's write was lost (it
+   * crashed in between, or a delayed stale write replaced it): the task is rolled forward to the
+   * ticket's state so it runs under that lease, expires, and is reclaimed as usual.
+   */
+  private async claimWithTicket(
+    pool: string,
+    coll: Collection<StoredTask>,
+    filter: Filter<StoredTask>,
+    js: Condition | null,
+    c: { token: string; worker: string; leaseMs: number; status: TaskStatus },
+  ): Promise<StoredTask | null> {
+    const tickets = this.db.collection<ClaimTicket>(`${INTERNAL_PREFIX}_tickets`);
+    for (let round = 0; round < 50; round++) {
+      const candidates: Pick<StoredTask, '_id' | 'attempts'>[] = [];
+      const cursor = coll.find(filter).sort({ priority: -1, createdAt: 1, _id: 1 });
+      if (!js) cursor.limit(8);
+      for await (const doc of cursor) {
+        if (js) {
+          const t = decodeTask(doc);
+          if ('problem' in t || !matchesCondition(t, js)) continue;
+        }
+        candidates.push(doc);
+        if (candidates.length >= 8) break;
+      }
+      await cursor.close();
+      if (candidates.length === 0) return null;
+      // Concurrent claimers start at different candidates so they do not all fight for the first.
+      const offset = round === 0 ? 0 : Math.floor(Math.random() * candidates.length);
+      for (let i = 0; i < candidates.length; i++) {
+        const cand = candidates[(i + offset) % candidates.length]!;
+        const attempt = cand.attempts + 1;
+        const now = this.clock.now();
+        const ticket: ClaimTicket = {
+          _id: `${pool}:${cand._id.toHexString()}:${attempt}`,
+          pool,
+          task: cand._id,
+          attempt,
+          token: c.token,
+          worker: c.worker,
+          claimedFrom: c.status,
+          startedAt: now,
+          leaseExpiresAt: new Date(now.getTime() + c.leaseMs),
+        };
+        try {
+          await tickets.insertOne(ticket);
+        } catch (e) {
+          if ((e as { code?: unknown }).code !== 11000) throw e;
+          await this.rollForward(coll, tickets, ticket._id, cand._id, attempt);
+          continue;
+        }
+        const doc = await coll.findOneAndUpdate(
+          { _id: cand._id, status: c.status, attempts: attempt - 1 },
+          { $set: ticketState(ticket) },
+          { returnDocument: 'after' },
+        );
+        if (doc) return doc;
+        // The task changed under us (cancelled, removed…): give the attempt back.
+        await tickets.deleteOne({ _id: ticket._id, token: c.token });
+      }
+    }
+    return null;
+  }
+
+  private async rollForward(
+    coll: Collection<StoredTask>,
+    tickets: Collection<ClaimTicket>,
+    ticketId: string,
+    taskId: ObjectId,
+    attempt: number,
+  ): Promise<void> {
+    const t = await tickets.findOne({ _id: ticketId });
+    if (!t || this.clock.now().getTime() - t.startedAt.getTime() < TICKET_GRACE_MS) return;
+    const doc = await coll.findOne({ _id: taskId });
+    if (!doc || (typeof doc.attempts === 'number' ? doc.attempts : 0) >= attempt) return;
+    this.warn(`task ${taskId.toHexString()}: attempt ${attempt} was claimed by ${t.worker} but not recorded; restoring that claim`);
+    await coll.updateOne({ _id: taskId }, { $set: ticketState(t) });
+  }
+
+  /** The parsed filter when this store evaluates it itself (FerretDB and a non-empty filter), else null. */
+  private jsCondition(filter: TaskFilter): Condition | null {
+    if (!this.ferret || Object.keys(filter).length === 0) return null;
+    return parseFilter(filter);
+  }
+
+  /** Well-formed tasks of a pool in `sort` order that match `cond` (decoded, malformed ones skipped). */
+  private async scan(pool: string, coll: Collection<StoredTask>, cond: Condition, sort: Document, limit?: number): Promise<TaskDocument[]> {
+    const out: TaskDocument[] = [];
+    const cursor = coll.find({}).sort(sort);
+    for await (const doc of cursor) {
+      const task = this.decode(pool, doc);
+      if (task && matchesCondition(task, cond)) out.push(task);
+      if (limit !== undefined && out.length >= limit) break;
+    }
+    await cursor.close();
+    return out;
+  }
+
+  private async idsMatching(pool: string, coll: Collection<StoredTask>, cond: Condition): Promise<Filter<StoredTask>> {
+    const ids = (await this.scan(pool, coll, cond, { _id: 1 })).map((t) => new ObjectId(t._id));
+    return { _id: { $in: ids } };
+  }
+
+  /** A JSON value as this server stores it (see `wrapNestedArrays`). */
+  private store(value: JsonValue): JsonValue {
+    return this.ferret ? wrapNestedArrays(value) : value;
+  }
+
   /** Running tasks whose lease deadline has passed, by the server's clock. */
   private expiredFilter(): Filter<StoredTask> {
     return this.timeSource === 'server'
@@ -462,51 +661,59 @@ export class MongoTaskStore implements TaskStore {
       : { status: 'running', leaseExpiresAt: { $lt: this.clock.now() } };
   }
 
-  /** Moves expired tasks that used all their attempts to `failed` (LEASE_EXPIRED). */
-  private async failExhausted(coll: Collection<StoredTask>, maxAttempts: number): Promise<number> {
+  /**
+   * Expired leases go back to the status they were claimed from, or to `failed` once
+   * `attempts >= maxAttempts`; `lastError` records LEASE_EXPIRED with the worker that lost it.
+   * Each task is one updateOne fenced by ITS token (sent as one bulk request), so a worker that
+   * heartbeats in between keeps its task and two reclaimers never both count it.
+   */
+  private async reclaim(coll: Collection<StoredTask>, maxAttempts: number): Promise<number> {
+    const expired = await coll
+      .find(this.expiredFilter())
+      .project<Pick<StoredTask, '_id' | 'leaseToken' | 'attempts' | 'worker' | 'claimedFrom'>>({ _id: 1, leaseToken: 1, attempts: 1, worker: 1, claimedFrom: 1 })
+      .toArray();
+    if (expired.length === 0) return 0;
     const now = this.clock.now();
-    const lastError = { message: `lease expired after ${maxAttempts} attempt(s)`, code: 'LEASE_EXPIRED' };
-    const filter = { $and: [this.expiredFilter(), { attempts: { $gte: maxAttempts } }] };
-    const r =
-      this.timeSource === 'server'
-        ? await coll.updateMany(filter, [
-            {
-              $set: {
-                status: 'failed',
-                leaseToken: null,
-                leaseExpiresAt: null,
-                finishedAt: '$$NOW',
-                lastError: { message: { $literal: lastError.message }, code: lastError.code, worker: '$worker', at: '$$NOW' },
-              },
+    const ops = expired.map((t) => {
+      const attempts = typeof t.attempts === 'number' ? t.attempts : 0;
+      const exhausted = attempts >= maxAttempts;
+      const back = isTaskStatus(t.claimedFrom) && t.claimedFrom !== 'running' ? t.claimedFrom : 'waiting';
+      const message = exhausted
+        ? `lease expired on attempt ${attempts} of ${maxAttempts}; no attempts left`
+        : `lease expired on attempt ${attempts}; the worker is presumed dead`;
+      return {
+        updateOne: {
+          filter: { _id: t._id, status: 'running', leaseToken: t.leaseToken },
+          update: {
+            $set: {
+              status: exhausted ? 'failed' : back,
+              lastError: { message, code: 'LEASE_EXPIRED', worker: typeof t.worker === 'string' ? t.worker : null, at: now },
+              finishedAt: exhausted ? now : null,
+              leaseToken: null,
+              leaseExpiresAt: null,
             },
-          ])
-        : await coll.updateMany(filter, {
-            $set: { status: 'failed', leaseToken: null, leaseExpiresAt: null, finishedAt: now, lastError: { ...lastError, worker: null, at: now } },
-          });
+          },
+        },
+      } satisfies AnyBulkWriteOperation<StoredTask>;
+    });
+    const r = await coll.bulkWrite(ops, { ordered: false });
     return r.modifiedCount;
   }
 
   /**
    * One `updateOne` whose filter is the fencing token: the write happens only while the task is
-   * `running` under this lease. Clears the lease. `serverSet` is the `$$NOW` pipeline form.
+   * `running` under this lease. Clears the lease.
    */
-  private async fencedWrite(
-    coll: Collection<StoredTask>,
-    lease: Lease,
-    action: string,
-    offsetSet: Document,
-    serverSet: Document,
-  ): Promise<void> {
-    await this.op(action, async () => {
+  private async fencedWrite(coll: Collection<StoredTask>, lease: Lease, action: string, set: Document): Promise<void> {
+    await this.op(action, async (isRetry) => {
       const fence = fenceOf(lease);
       if (!fence) throw new LeaseLostError(lease.taskId);
-      const clear = { leaseToken: null, leaseExpiresAt: null };
-      const update: UpdateFilter<StoredTask> | Document[] =
-        this.timeSource === 'server'
-          ? [{ $set: { ...serverSet, ...clear } }]
-          : { $set: { ...offsetSet, ...clear } };
-      const r = await coll.updateOne(fence, update);
-      if (r.matchedCount === 0) throw new LeaseLostError(lease.taskId);
+      // lastLeaseToken lets a retried write recognise that its first try went through.
+      const r = await coll.updateOne(fence, { $set: { ...set, leaseToken: null, leaseExpiresAt: null, lastLeaseToken: lease.token } });
+      if (r.matchedCount === 0) {
+        if (isRetry && (await coll.findOne({ _id: fence._id as ObjectId, lastLeaseToken: lease.token })) !== null) return;
+        throw new LeaseLostError(lease.taskId);
+      }
     });
   }
 
@@ -538,15 +745,38 @@ function fenceOf(lease: Lease): Filter<StoredTask> | null {
   return { _id, leaseToken: lease.token, status: 'running' };
 }
 
-function assertLeaseMs(ms: unknown): void {
-  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) {
-    throw new ValidationError([{ path: 'leaseMs', message: 'must be a positive number of milliseconds' }]);
-  }
+/** A claim ticket (FerretDB path): whoever inserts `pool:task:attempt` first owns that attempt. */
+interface ClaimTicket {
+  _id: string;
+  pool: string;
+  task: ObjectId;
+  attempt: number;
+  token: string;
+  worker: string;
+  claimedFrom: TaskStatus;
+  startedAt: Date;
+  leaseExpiresAt: Date;
 }
 
-function assertTaskDef(def: unknown, path: string): asserts def is TaskDef {
-  if (typeof def !== 'object' || def === null || Array.isArray(def)) {
-    throw new ValidationError([{ path, message: 'a task definition must be a JSON object' }]);
-  }
-  assertJsonValue(def, path);
+/** A ticket's winner's write must be visible by then, or the claim is rolled forward. */
+const TICKET_GRACE_MS = 5_000;
+
+function ticketState(t: ClaimTicket): Partial<StoredTask> {
+  return {
+    status: 'running',
+    claimedFrom: t.claimedFrom,
+    leaseToken: t.token,
+    leaseExpiresAt: t.leaseExpiresAt,
+    startedAt: t.startedAt,
+    finishedAt: null,
+    worker: t.worker,
+    attempts: t.attempt,
+  };
+}
+
+const TERMINAL: readonly TaskStatus[] = ['done', 'failed', 'cancelled'];
+
+/** Terminal statuses get a finish time; the others (waiting, part_done) have none. */
+function finishedAtFor(status: TaskStatus, now: Date): Date | null {
+  return TERMINAL.includes(status) ? now : null;
 }

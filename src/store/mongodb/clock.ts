@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import { isConnectionFailure } from './errors.ts';
+import { isAuthFailure, isConnectionFailure } from './errors.ts';
 import { INTERNAL_PREFIX } from './url.ts';
 
 /**
@@ -37,7 +37,7 @@ export async function serverSupportsNow(db: Db): Promise<boolean> {
     const seen = await probe.findOne({ _id: 'now', $expr: { $lte: ['$at', '$$NOW'] } });
     return seen !== null;
   } catch (e) {
-    if (isConnectionFailure(e)) throw e;
+    if (isConnectionFailure(e) || isAuthFailure(e)) throw e;
     return false;
   }
 }

@@ -19,6 +19,10 @@ export interface StoredTask {
   worker: string | null;
   leaseToken: string | null;
   leaseExpiresAt: Date | null;
+  /** The status the current run was claimed from; an expired lease returns the task there. */
+  claimedFrom?: string;
+  /** Token of the last lease that wrote a result or error (lets a retried write see its own success). */
+  lastLeaseToken?: string;
 }
 
 export interface StoredError {
@@ -29,13 +33,54 @@ export interface StoredError {
 }
 
 /** Only documents with these can be claimed or counted; anything else was written by another tool. */
-export const WELL_FORMED = { hash: { $type: 'string' }, def: { $type: 'object' } } as const;
+export const WELL_FORMED: Record<string, { $type: string }> = { hash: { $type: 'string' }, def: { $type: 'object' }, attempts: { $type: 'number' } };
 
-export function newStoredTask(def: TaskDef, hash: string, priority: number, now: Date): StoredTask {
+/**
+ * FerretDB 1.x refuses arrays directly inside arrays (`[[1, 2], [3, 4]]`). On that path they are
+ * stored as `{"@array": [1, 2]}` elements and unwrapped on read; MongoDB stores them as they are.
+ */
+export const NESTED_ARRAY_KEY = '@array';
+
+export function wrapNestedArrays(value: JsonValue, insideArray = false): JsonValue {
+  if (Array.isArray(value)) {
+    const items = value.map((v) => wrapNestedArrays(v, true));
+    return insideArray ? { [NESTED_ARRAY_KEY]: items } : items;
+  }
+  if (value !== null && typeof value === 'object') {
+    const out: { [k: string]: JsonValue } = {};
+    for (const [k, v] of Object.entries(value)) out[k] = wrapNestedArrays(v);
+    return out;
+  }
+  return value;
+}
+
+export function unwrapNestedArrays(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    return value.map((v) => {
+      const inner = unwrapNestedArrays(v);
+      if (inner !== null && typeof inner === 'object' && !Array.isArray(inner)) {
+        const keys = Object.keys(inner);
+        if (keys.length === 1 && keys[0] === NESTED_ARRAY_KEY && Array.isArray((inner as Record<string, unknown>)[NESTED_ARRAY_KEY])) {
+          return (inner as Record<string, unknown>)[NESTED_ARRAY_KEY];
+        }
+      }
+      return inner;
+    });
+  }
+  if (value !== null && typeof value === 'object' && !(value instanceof Date) && !(value instanceof ObjectId)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = unwrapNestedArrays(v);
+    return out;
+  }
+  return value;
+}
+
+export function newStoredTask(def: TaskDef, hash: string, priority: number, now: Date, wrap: boolean): StoredTask {
+  const stored = wrap ? (wrapNestedArrays(def) as TaskDef) : def;
   return {
     _id: new ObjectId(),
-    def,
-    filter: def,
+    def: stored,
+    filter: stored,
     hash,
     status: 'waiting',
     priority,
@@ -58,10 +103,11 @@ const isPlainObject = (v: unknown): v is TaskDef => typeof v === 'object' && v !
  * foreign writer left out get their defaults; the identity fields (`_id`, `def`, `hash`, a known
  * `status`) must be there.
  */
-export function decodeTask(doc: Record<string, unknown>): TaskDocument | { problem: string } {
+export function decodeTask(stored: object): TaskDocument | { problem: string } {
+  const doc = stored as Record<string, unknown>;
   const id = doc['_id'];
   if (!(id instanceof ObjectId)) return { problem: '_id is not an ObjectId' };
-  const def = doc['def'];
+  const def = unwrapNestedArrays(doc['def']);
   if (!isPlainObject(def)) return { problem: 'def is missing or not a JSON object (written by another tool?)' };
   const hash = doc['hash'];
   if (typeof hash !== 'string') return { problem: 'hash is missing' };
@@ -69,7 +115,7 @@ export function decodeTask(doc: Record<string, unknown>): TaskDocument | { probl
   if (!isTaskStatus(status)) return { problem: `status ${JSON.stringify(status)} is not a task status` };
   const priority = doc['priority'];
   const attempts = doc['attempts'];
-  const filter = doc['filter'];
+  const filter = unwrapNestedArrays(doc['filter']);
   const task: TaskDocument = {
     _id: id.toHexString(),
     def,
@@ -86,7 +132,7 @@ export function decodeTask(doc: Record<string, unknown>): TaskDocument | { probl
     leaseToken: typeof doc['leaseToken'] === 'string' ? doc['leaseToken'] : null,
     leaseExpiresAt: iso(doc['leaseExpiresAt']),
   };
-  if ('res' in doc && doc['res'] !== undefined) task.res = doc['res'] as JsonValue;
+  if ('res' in doc && doc['res'] !== undefined) task.res = unwrapNestedArrays(doc['res']) as JsonValue;
   return task;
 }
 

@@ -20,6 +20,10 @@ export function isConnectionFailure(e: unknown): boolean {
   );
 }
 
+export function isAuthFailure(e: unknown): boolean {
+  return e instanceof MongoServerError && typeof e.code === 'number' && AUTH_CODES.has(e.code);
+}
+
 /**
  * Turns a driver error into a typed StoreError. Messages name the redacted URL only; the driver's
  * own messages name hosts but never the password.
@@ -33,7 +37,7 @@ export function toStoreError(e: unknown, url: string, action: string): Error {
     });
   }
   if (e instanceof MongoServerError && typeof e.code === 'number') {
-    if (AUTH_CODES.has(e.code) || /auth/i.test(e.codeName ?? '')) {
+    if (isAuthFailure(e)) {
       return new StoreError('STORE_AUTH', `MongoDB at ${url} refused the credentials (${action}): ${e.message}`, {
         hint: 'check the user, password and authSource in the store URL',
         cause: e,
