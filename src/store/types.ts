@@ -78,6 +78,7 @@ export interface TaskStore {
   /** The store URL with credentials redacted. */
   readonly url: string;
 
+  /** Pool names, sorted. */
   listPools(): Promise<string[]>;
 
   /**
@@ -93,8 +94,10 @@ export interface TaskStore {
   get(pool: string, id: string): Promise<TaskDocument | null>;
 
   /**
-   * One atomic operation: picks the best task in `status` (priority desc, then creation asc) —
-   * or a `running` task whose lease expired, when claiming from `waiting` — sets it `running`
+   * One atomic operation: picks the best task in `status` (priority desc, then creation asc, then id) —
+   * including a `running` task whose lease expired and that was claimed from `status` (so an
+   * expired second-stage `part_done` run is retaken from `part_done`, not `waiting`); expired tasks
+   * out of attempts become `failed` first (see `maxAttempts`) — sets it `running`
    * with a fresh lease, increments `attempts`, sets `startedAt` and `worker`.
    */
   claim(pool: string, opts: ClaimOptions): Promise<ClaimedTask | null>;
@@ -112,16 +115,21 @@ export interface TaskStore {
   fail(pool: string, lease: Lease, error: { message: string; code: string }): Promise<void>;
 
   /**
-   * Moves running tasks whose lease expired back to `waiting` (or to `failed` when out of
-   * attempts). Returns how many were moved. `claim` does this implicitly for the task it takes.
+   * Moves running tasks whose lease expired back to the status they were claimed from (usually
+   * `waiting`), or to `failed` when out of attempts; `lastError.code` is `LEASE_EXPIRED`.
+   * Returns how many were moved. `claim` does this implicitly.
    */
   reclaimExpired(pool: string, opts?: { maxAttempts?: number }): Promise<number>;
 
-  /** Sets `status` on every matching task (clears leases). Returns the number changed. */
+  /**
+   * Sets `status` on every matching task (clears leases, so their workers get LeaseLostError).
+   * Returns the number changed. `running` is refused (ValidationError): only `claim` starts a run.
+   */
   setStatus(pool: string, filter: TaskFilter, status: TaskStatus): Promise<number>;
 
   setPriority(pool: string, id: string, priority: number): Promise<void>;
 
+  /** Deletes matching tasks; returns the count. No default filter: `{}` removes the whole pool. */
   remove(pool: string, filter: TaskFilter): Promise<number>;
 
   /** Counts per status of the matching tasks, computed in the store. */
