@@ -172,9 +172,26 @@ function maskFlatWindows(out: Float64Array, x: Float64Array, N: number): void {
   for (let i = 0; i < out.length; i++) if (Math.abs(std[i]) <= 2e-5) out[i] = NaN;
 }
 
+/**
+ * pandas' window functions (`rolling`, `expanding`, `ewm`, including `.apply`) first replace ±inf
+ * with NaN (`BaseWindow._prep_values`); `count` counts them as valid, and qlib's own Cython
+ * kernels (Slope, Rsquare, Resi) get the raw values.
+ */
+function infToNaN(v: Float64Array): Float64Array {
+  let i = 0;
+  while (i < v.length && (v[i] - v[i] === 0 || v[i] !== v[i])) i++;
+  if (i === v.length) return v;
+  const out = Float64Array.from(v);
+  for (; i < out.length; i++) if (out[i] === Infinity || out[i] === -Infinity) out[i] = NaN;
+  return out;
+}
+
+const RAW_INPUT_OPS = new Set(['Count', 'Slope', 'Rsquare', 'Resi']);
+
 export function applyRolling(op: string, x: Series, args: ExprNode[], opts: ResolvedOptions): Series {
   const N = (args[1] as { value: number }).value;
-  const v = x.values;
+  const raw = x.values;
+  const v = RAW_INPUT_OPS.has(op) ? raw : infToNaN(raw);
   let out: Float64Array;
   switch (op) {
     case 'Mean': out = rollingMean(v, N); break;
@@ -201,7 +218,7 @@ export function applyRolling(op: string, x: Series, args: ExprNode[], opts: Reso
     case 'Rsquare':
       out = rollingRsquare(v, N);
       // qlib masks only the fixed-window form; its expanding branch has no mask.
-      if (N !== 0) maskFlatWindows(out, v, N);
+      if (N !== 0) maskFlatWindows(out, infToNaN(v), N);
       break;
     default:
       throw new Error(`internal: unknown rolling operator ${op}`);
@@ -213,8 +230,8 @@ export function applyPairRolling(op: string, a: Series, b: Series, N: number): S
   const range = unionRange([a, b]);
   if (!range) return emptyLike();
   const { lo, hi } = range;
-  const av = alignTo(a, lo, hi);
-  const bv = alignTo(b, lo, hi);
+  const av = infToNaN(alignTo(a, lo, hi));
+  const bv = infToNaN(alignTo(b, lo, hi));
   let out: Float64Array;
   if (op === 'Cov') out = rollingCov(av, bv, N);
   else {

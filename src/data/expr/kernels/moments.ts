@@ -114,7 +114,15 @@ export function rollingMean(x: Float64Array, N: number): Float64Array {
   return rollingSumMean(x, N, true);
 }
 
-/** Sample variance (ddof=1 by default) with Welford updates, as pandas' `roll_var`. */
+/** pandas' `InvCondTol`: an update that leaves fewer than ~3 significant digits marks the window for recomputation. */
+const INV_COND_TOL = 2.220446049250313e-16 * 1e3;
+
+/**
+ * Sample variance (ddof=1 by default), a port of pandas 3's `roll_var`: Welford updates with Kahan
+ * compensation (separate for adds and removes), removes before adds, and a from-scratch
+ * recomputation of the window whenever an update looks like catastrophic cancellation. Unlike
+ * pandas 1.5 there is no "all values equal → exactly 0" shortcut; the recomputation gives 0 there.
+ */
 export function rollingVar(x: Float64Array, N: number, ddof = 1): Float64Array {
   const n = x.length;
   const w = windowOf(n, N);
@@ -122,138 +130,147 @@ export function rollingVar(x: Float64Array, N: number, ddof = 1): Float64Array {
   let nobs = 0;
   let mean = 0;
   let ssq = 0;
-  const run = new SameRun();
+  let compAdd = 0;
+  let compRemove = 0;
+  let unstable = false;
+  const add = (val: number): void => {
+    if (val !== val) return;
+    const prevM2 = ssq;
+    nobs++;
+    const prevMean = mean - compAdd;
+    const y = val - compAdd;
+    const t = y - mean;
+    compAdd = t + mean - y;
+    mean = nobs ? mean + t / nobs : 0;
+    ssq = ssq + (val - prevMean) * (val - mean);
+    if (prevM2 * INV_COND_TOL > ssq) unstable = true;
+  };
   for (let t = 0; t < n; t++) {
-    const old = t - w;
-    if (old >= 0) {
-      const v = x[old];
-      if (v === v) {
-        nobs--;
-        if (nobs > 0) {
-          const delta = v - mean;
-          mean -= delta / nobs;
-          ssq -= ((nobs + 1) * delta * delta) / nobs;
-        } else {
-          mean = 0;
-          ssq = 0;
+    const start = t - w + 1 < 0 ? 0 : t - w + 1;
+    const recompute = t === 0 || start >= t;
+    if (!recompute) {
+      const old = t - w;
+      if (old >= 0) {
+        const val = x[old];
+        if (val === val) {
+          const prevM2 = ssq;
+          nobs--;
+          if (nobs) {
+            const prevMean = mean - compRemove;
+            const y = val - compRemove;
+            const d = y - mean;
+            compRemove = d + mean - y;
+            mean = mean - d / nobs;
+            ssq = ssq - (val - prevMean) * (val - mean);
+            if (prevM2 * INV_COND_TOL > ssq) unstable = true;
+          } else {
+            mean = 0;
+            ssq = 0;
+            unstable = false;
+          }
         }
       }
+      add(x[t]);
     }
-    const v = x[t];
-    if (v === v) {
-      nobs++;
-      run.add(v);
-      const delta = v - mean;
-      mean += delta / nobs;
-      ssq += ((nobs - 1) * delta * delta) / nobs;
+    if (recompute || unstable) {
+      mean = ssq = nobs = compAdd = compRemove = 0;
+      for (let j = start; j <= t; j++) add(x[j]);
+      unstable = false;
     }
-    if (nobs > ddof && nobs >= 1) {
-      if (nobs === 1 || run.count >= nobs) out[t] = 0;
-      else {
-        const r = ssq / (nobs - ddof);
-        out[t] = r < 0 ? 0 : r;
-      }
-    } else out[t] = NaN;
+    out[t] = nobs >= 1 && nobs > ddof ? ssq / (nobs - ddof) : NaN;
   }
   return out;
 }
 
+/** pandas' `zsqrt`: the square root of the rolling variance, with negative rounding residue giving 0. */
 export function rollingStd(x: Float64Array, N: number): Float64Array {
   const v = rollingVar(x, N);
-  for (let i = 0; i < v.length; i++) v[i] = Math.sqrt(v[i]);
+  for (let i = 0; i < v.length; i++) v[i] = v[i] < 0 ? 0 : Math.sqrt(v[i]);
   return v;
 }
 
-/** Values shifted by their rounded mean, as pandas does before its skew/kurt power sums. */
-function shiftedByMean(x: Float64Array): Float64Array {
-  let sum = 0;
-  let cnt = 0;
-  let min = Infinity;
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i];
-    if (v === v) {
-      sum += v;
-      cnt++;
-      if (v < min) min = v;
-    }
-  }
-  const copy = Float64Array.from(x);
-  if (cnt === 0) return copy;
-  let m = sum / cnt;
-  if (min - m > -1e5) {
-    m = Math.round(m);
-    for (let i = 0; i < copy.length; i++) copy[i] -= m;
-  }
-  return copy;
-}
-
+/**
+ * Skewness/kurtosis with pandas 3's definitions: central moment sums m2, m3, m4 of the window's
+ * valid values; skew = m3/m2^1.5 · n√(n−1)/(n−2), kurt = (n−1)/((n−2)(n−3)) · (n(n+1)·m4/m2² − 3(n−1));
+ * all valid values equal → 0 / −3; m2 ≤ n·1e-14 → NaN; fewer than 3 / 4 values → NaN.
+ *
+ * Computed two-pass per window (O(n·N)), not with running sums: pandas 3.1 returns values within
+ * ~1e-11 of the exact ones, and running power sums or online moment updates lose several digits
+ * after a large value (a volume spike) leaves the window. Expanding windows (N = 0) only add
+ * values, so they use exact-enough online updates, O(n).
+ */
 function rollingHigherMoment(x: Float64Array, N: number, order: 3 | 4): Float64Array {
   const n = x.length;
-  const w = windowOf(n, N);
   const out = new Float64Array(n);
-  const xs = shiftedByMean(x);
-  const s1 = new KahanSum();
-  const s2 = new KahanSum();
-  const s3 = new KahanSum();
-  const s4 = new KahanSum();
-  const run = new SameRun();
-  let nobs = 0;
-  for (let t = 0; t < n; t++) {
-    const old = t - w;
-    if (old >= 0) {
-      const v = xs[old];
+  const finish = (t: number, cnt: number, m2: number, m3: number, m4: number, allEqual: boolean): void => {
+    const d = cnt;
+    if (cnt < order) out[t] = NaN;
+    else if (allEqual) out[t] = order === 3 ? 0 : -3;
+    else if (m2 <= d * 1e-14) out[t] = NaN;
+    else if (order === 3) out[t] = (m3 / (m2 * Math.sqrt(m2))) * ((d * Math.sqrt(d - 1)) / (d - 2));
+    else out[t] = ((d - 1) / ((d - 2) * (d - 3))) * (d * (d + 1) * (m4 / (m2 * m2)) - 3 * (d - 1));
+  };
+  if (N === 0) {
+    let cnt = 0;
+    let mean = 0;
+    let m2 = 0;
+    let m3 = 0;
+    let m4 = 0;
+    let first = NaN;
+    let allEqual = true;
+    for (let t = 0; t < n; t++) {
+      const v = x[t];
       if (v === v) {
-        nobs--;
-        s1.add(-v);
-        s2.add(-v * v);
-        s3.add(-v * v * v);
-        if (order === 4) s4.add(-v * v * v * v);
+        if (cnt === 0) first = v;
+        else if (v !== first) allEqual = false;
+        cnt++;
+        const k = cnt;
+        const delta = v - mean;
+        const dn = delta / k;
+        const term1 = delta * dn * (k - 1);
+        m4 += dn * (-4 * m3 + dn * (6 * m2 + term1 * (k * k - 3 * k + 3)));
+        m3 += dn * (term1 * (k - 2) - 3 * m2);
+        m2 += term1;
+        mean += dn;
+      }
+      finish(t, cnt, m2, m3, m4, allEqual);
+    }
+    return out;
+  }
+  for (let t = 0; t < n; t++) {
+    const start = t - N + 1 < 0 ? 0 : t - N + 1;
+    let cnt = 0;
+    let sum = 0;
+    let first = NaN;
+    let allEqual = true;
+    for (let j = start; j <= t; j++) {
+      const v = x[j];
+      if (v === v) {
+        if (cnt === 0) first = v;
+        else if (v !== first) allEqual = false;
+        cnt++;
+        sum += v;
       }
     }
-    const v = xs[t];
-    if (v === v) {
-      nobs++;
-      run.add(v);
-      s1.add(v);
-      s2.add(v * v);
-      s3.add(v * v * v);
-      if (order === 4) s4.add(v * v * v * v);
-    }
-    if (nobs === 0) {
+    if (cnt < order) {
       out[t] = NaN;
-      s1.reset();
-      s2.reset();
-      s3.reset();
-      s4.reset();
       continue;
     }
-    const d = nobs;
-    const A = s1.sum / d;
-    if (order === 3) {
-      const B = s2.sum / d - A * A;
-      const C = s3.sum / d - A * A * A - 3 * A * B;
-      if (nobs < 3) out[t] = NaN;
-      else if (run.count >= nobs) out[t] = 0;
-      else if (B <= 1e-14) out[t] = NaN;
-      else {
-        const R = Math.sqrt(B);
-        out[t] = (Math.sqrt(d * (d - 1)) * C) / ((d - 2) * R * R * R);
-      }
-    } else {
-      let R = A * A;
-      const B = s2.sum / d - R;
-      R = R * A;
-      const C = s3.sum / d - R - 3 * A * B;
-      R = R * A;
-      const D = s4.sum / d - R - 6 * B * A * A - 4 * C * A;
-      if (nobs < 4) out[t] = NaN;
-      else if (run.count >= nobs) out[t] = -3;
-      else if (B <= 1e-14) out[t] = NaN;
-      else {
-        const K = ((d * d - 1) * D) / (B * B) - 3 * (d - 1) ** 2;
-        out[t] = K / ((d - 2) * (d - 3));
+    const mean = sum / cnt;
+    let m2 = 0;
+    let m3 = 0;
+    let m4 = 0;
+    for (let j = start; j <= t; j++) {
+      const v = x[j];
+      if (v === v) {
+        const d = v - mean;
+        const d2 = d * d;
+        m2 += d2;
+        m3 += d2 * d;
+        m4 += d2 * d2;
       }
     }
+    finish(t, cnt, m2, m3, m4, allEqual);
   }
   return out;
 }
