@@ -45,6 +45,15 @@ export function referencedFields(exprs: readonly string[]): string[] {
   return [...out];
 }
 
+/** A source that exposes its stored columns (LocalProvider): extents without reading values. */
+interface StoredSource extends FieldSource {
+  stored(instrument: string, field: string): { startIdx: number; values: { length: number } } | null;
+}
+
+function hasStored(source: FieldSource): source is StoredSource {
+  return typeof (source as Partial<StoredSource>).stored === 'function';
+}
+
 function hasExtent(source: FieldSource): source is FieldExtentSource {
   return typeof (source as Partial<FieldExtentSource>).dataRange === 'function';
 }
@@ -54,7 +63,18 @@ function dataExtent(source: FieldSource, instrument: string, fields: readonly st
   let first = Infinity;
   let last = -Infinity;
   for (const f of fields) {
-    if (hasExtent(source)) {
+    if (hasStored(source)) {
+      let st: ReturnType<StoredSource['stored']> = null;
+      try {
+        st = source.stored(instrument, f);
+      } catch {
+        // an unknown field: the expression engine reports it with the expression's column
+      }
+      if (st && st.values.length > 0) {
+        first = Math.min(first, st.startIdx);
+        last = Math.max(last, st.startIdx + st.values.length - 1);
+      }
+    } else if (hasExtent(source)) {
       const r = source.dataRange(instrument, f);
       if (r) {
         first = Math.min(first, r.first);
