@@ -59,3 +59,5 @@ export { registerBuiltinTaskFn, builtinTaskFnNames, echoTaskFn, sleepTaskFn, BUI
 export { assertJsonResult } from './run/jsonResult.ts';
 export { emptyStats } from './run/types.ts';
 export type { TaskContext, TaskFn, TaskFnSpec, TaskOutcome, RunEvent, RunStats, RunTaskOptions, RunLogger } from './run/types.ts';
+// Experiment recorder (src/recorder/): qlib's R over MLflow's file-store layout.
+export * from './recorder/index.ts';
