@@ -64,6 +64,7 @@ const CASES: BadCase[] = [
   { name: 'header only', file: 'MMM.csv', content: HEADER + '\n', code: 'CSV_EMPTY', line: 1 },
   { name: 'empty file', file: 'MMM.csv', content: '', code: 'CSV_EMPTY', line: 1 },
   { name: 'symbol column changes inside a file', file: 'MMM.csv', content: [HEADER, row('2020-01-02', 10, 'MMM'), row('2020-01-03', 10, 'NNN')].join('\n'), options: { symbolField: 'Name' }, code: 'CSV_SYMBOL_MISMATCH', line: 3 },
+  { name: 'symbol column value with a path separator', file: 'MMM.csv', content: [HEADER, row('2020-01-02', 10, '../etc')].join('\n'), options: { symbolField: 'Name' }, code: 'CSV_BAD_SYMBOL', line: 2 },
   { name: 'two files for one symbol', file: 'aaa.csv', content: GOOD('AAA'), code: 'CSV_DUPLICATE_SYMBOL', line: 0, extra: /also in/ },
   { name: 'missing symbol column', file: 'MMM.csv', content: GOOD('MMM'), options: { symbolField: 'Ticker' }, code: 'CSV_MISSING_COLUMN', line: 1 },
 ];

@@ -121,6 +121,8 @@ describe('LocalProvider', () => {
     const lenient = new LocalProvider(root, { unknownField: 'nan' });
     assert.deepEqual([...lenient.load('AAA', 'clsoe', 0, 1)], [NaN, NaN]);
     assert.throws(() => p.load('AAA', '../x', 0, 1), (e: DataError) => e.code === 'BAD_FIELD_NAME');
+    assert.throws(() => p.load('../aaa', 'close', 0, 1), (e: DataError) => e.code === 'BAD_INSTRUMENT_NAME');
+    assert.throws(() => p.fields('a/b'), (e: DataError) => e.code === 'BAD_INSTRUMENT_NAME');
   });
 
   test("universe 'all' and date filtering as qlib's list_instruments", () => {

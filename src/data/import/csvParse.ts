@@ -213,7 +213,9 @@ export function parseCsvText(text: string, file: string, options: CsvImportOptio
     if (symbolCol >= 0) {
       const s = cells[symbolCol].trim().toUpperCase();
       if (symbol === '') {
-        if (s === '') return issue('CSV_SYMBOL_MISMATCH', lineNo, `empty symbol in column ${JSON.stringify(header[symbolCol])}`);
+        if (s === '' || s === '.' || s === '..' || /[\/\\\0]/.test(s)) {
+          return issue('CSV_BAD_SYMBOL', lineNo, `${JSON.stringify(s)} in column ${JSON.stringify(header[symbolCol])} is not a usable symbol`);
+        }
         symbol = s;
       } else if (s !== symbol) {
         return issue('CSV_SYMBOL_MISMATCH', lineNo, `symbol ${JSON.stringify(s)} differs from ${JSON.stringify(symbol)} earlier in the file (one symbol per file)`);

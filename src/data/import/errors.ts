@@ -13,7 +13,7 @@ const MAX_LISTED = 10;
 /**
  * An import or update that was refused. Nothing was written to the target. `code` is the first
  * issue's code (CSV_BAD_DATE, CSV_BAD_NUMBER, CSV_DUPLICATE_DATE, CSV_UNSORTED_DATES,
- * CSV_MISSING_COLUMN, CSV_COLUMN_COUNT, CSV_EMPTY, CSV_SYMBOL_MISMATCH, CSV_DUPLICATE_SYMBOL,
+ * CSV_MISSING_COLUMN, CSV_COLUMN_COUNT, CSV_EMPTY, CSV_SYMBOL_MISMATCH, CSV_BAD_SYMBOL, CSV_DUPLICATE_SYMBOL,
  * CSV_NO_ADJ_CLOSE, IMPORT_SOURCE_NOT_FOUND, IMPORT_NO_FILES, IMPORT_TARGET_EXISTS,
  * IMPORT_TARGET_NOT_DATASET, IMPORT_BAD_OPTION); `path` is `FILE:LINE` of the first issue; `issues` has all
  * that were found (each file stops at its first bad row).

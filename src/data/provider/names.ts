@@ -12,8 +12,14 @@ const WINDOWS_RESERVED = new Set([
 ]);
 const RESERVED_PREFIX = '_qlib_';
 
-/** The directory name under `features/` for a symbol: lower case, `_qlib_`-prefixed when reserved on Windows. */
+/** The directory name under `features/` for a symbol: lower case, `_qlib_`-prefixed when reserved on Windows. Throws `BAD_INSTRUMENT_NAME` for names that would leave `features/`. */
 export function symbolToDirName(symbol: string): string {
+  if (symbol === '' || symbol === '.' || symbol === '..' || /[\/\\\0]/.test(symbol)) {
+    throw new DataError('BAD_INSTRUMENT_NAME', `${JSON.stringify(symbol)} is not an instrument name`, {
+      path: 'instrument',
+      hint: 'instrument names cannot be empty or contain path separators',
+    });
+  }
   const upper = symbol.toUpperCase();
   return (WINDOWS_RESERVED.has(upper) ? RESERVED_PREFIX : '') + symbol.toLowerCase();
 }
