@@ -521,12 +521,13 @@ export class MongoTaskStore implements TaskStore {
   private ensureIndexes(pool: string, coll: Collection<StoredTask>): Promise<void> {
     let p = this.indexed.get(pool);
     if (!p) {
-      p = coll
-        .createIndexes([
-          { key: { hash: 1 }, name: 'qtask_hash', unique: true },
-          { key: { status: 1, priority: -1, createdAt: 1 }, name: 'qtask_claim' },
-        ])
-        .then(() => undefined);
+      // One index per request, and only the missing ones: FerretDB 1.24 panics on a multi-index
+      // createIndexes when the indexes already exist.
+      p = (async () => {
+        const existing = new Set((await coll.listIndexes().toArray().catch(() => [])).map((i) => String(i['name'])));
+        if (!existing.has('qtask_hash')) await coll.createIndex({ hash: 1 }, { name: 'qtask_hash', unique: true });
+        if (!existing.has('qtask_claim')) await coll.createIndex({ status: 1, priority: -1, createdAt: 1 }, { name: 'qtask_claim' });
+      })();
       p.catch(() => this.indexed.delete(pool));
       this.indexed.set(pool, p);
     }
