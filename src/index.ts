@@ -46,6 +46,7 @@ export { assertPoolName } from './store/pool.ts';
 export { newTaskId, isTaskId } from './store/ids.ts';
 export * from './data/provider/index.ts';
 export * from './data/import/index.ts';
+export * from './data/synth/index.ts';
 // Expression engine (src/data/expr/): qlib expression parser, evaluator, cache; in-memory FieldSource.
 export * from './data/expr/index.ts';
 export { MemorySource } from './data/memorySource.ts';
