@@ -89,26 +89,6 @@ function dataExtent(source: FieldSource, instrument: string, fields: readonly st
   return first <= last ? [first, last] : null;
 }
 
-/**
- * Fields qlib data conventionally has; a handler asking for one the data lacks gets NaN (as qlib,
- * which reads a missing `.bin` as an empty series) instead of an unknown-field error. This is what
- * lets Alpha158's `$vwap` columns exist, all NaN, on Yahoo-style data without vwap.
- */
-const CONVENTIONAL = ['open', 'high', 'low', 'close', 'volume', 'vwap', 'factor', 'change', 'money', 'amount'];
-
-function withConventionalFields(source: FieldSource): FieldSource {
-  const wrapped: FieldSource & Partial<FieldExtentSource> = {
-    calendarDays: () => source.calendarDays(),
-    load: (instrument, field, a, b) => source.load(instrument, field, a, b),
-    fields: (instrument) => {
-      const own = source.fields(instrument);
-      return own.length === 0 ? own : [...new Set([...own, ...CONVENTIONAL])];
-    },
-  };
-  if (hasExtent(source)) wrapped.dataRange = (instrument, field) => source.dataRange(instrument, field);
-  return wrapped;
-}
-
 export interface AssembleOptions {
   /** Called after each instrument. Default: none. */
   onProgress?: (done: number, total: number) => void;
@@ -154,7 +134,7 @@ export function assemblePanel(source: FieldSource, groups: readonly ColumnGroup[
   const values = columns.map(() => new Float64Array(dates.length));
   const live = insts.map((_, i) => i).filter((i) => (exists[i] as Uint8Array).some((x) => x === 1));
   if (live.length > 0 && len > 0 && exprs.length > 0) {
-    evaluateEach(exprs, live.map((i) => (insts[i] as IndexSpans).instrument), s, e, withConventionalFields(source), (k, results) => {
+    evaluateEach(exprs, live.map((i) => (insts[i] as IndexSpans).instrument), s, e, source, (k, results) => {
       const rows = rowOf[live[k] as number] as Int32Array;
       for (let c = 0; c < results.length; c++) {
         const src = results[c] as Float64Array;
