@@ -63,6 +63,12 @@ describe('import-csv --adjust of all 482 files: round trip', () => {
     const listed = provider.listInstruments('all');
     assert.equal(listed.length, 482);
     for (const s of listed) assert.deepEqual([s.start, s.end], spans.get(s.instrument), s.instrument);
+    // Date-range universes: a symbol is in when its first..last span overlaps the range.
+    for (const [start, end] of [['2015-01-12', '2015-01-12'], ['2016-06-01', '2016-06-30'], ['2019-12-01', '2020-01-10'], ['2018-01-05', '2018-03-01']]) {
+      const expected = [...spans].filter(([, [a, b]]) => a <= end && b >= start).map(([sym]) => sym).sort();
+      assert.deepEqual(provider.instruments('all', { start, end }), expected, `${start}..${end}`);
+    }
+    assert.ok(provider.instruments('all', { start: '2019-12-01' }).length < 482, 'some symbols left before December 2019');
   });
 
   test('every cell equals the adjusted CSV value as float32; days without a row are NaN', () => {
