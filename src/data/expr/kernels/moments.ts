@@ -192,7 +192,8 @@ export function rollingStd(x: Float64Array, N: number): Float64Array {
 /**
  * Skewness/kurtosis with pandas 3's definitions: central moment sums m2, m3, m4 of the window's
  * valid values; skew = m3/m2^1.5 · n√(n−1)/(n−2), kurt = (n−1)/((n−2)(n−3)) · (n(n+1)·m4/m2² − 3(n−1));
- * all valid values equal → 0 / −3; m2 ≤ n·1e-14 → NaN; fewer than 3 / 4 values → NaN.
+ * all valid values equal or m2 ≤ n·1e-14 → NaN (pandas 3; pandas 1.5–2.x gave 0 / −3 for equal values);
+ * fewer than 3 / 4 values → NaN.
  *
  * Computed two-pass per window (O(n·N)), not with running sums: pandas 3.1 returns values within
  * ~1e-11 of the exact ones, and running power sums or online moment updates lose several digits
@@ -205,7 +206,8 @@ function rollingHigherMoment(x: Float64Array, N: number, order: 3 | 4): Float64A
   const finish = (t: number, cnt: number, m2: number, m3: number, m4: number, allEqual: boolean): void => {
     const d = cnt;
     if (cnt < order) out[t] = NaN;
-    else if (allEqual) out[t] = order === 3 ? 0 : -3;
+    // pandas 1.5–2.x returned 0 / −3 for an all-equal window; pandas 3 (and so qlib on it) gives NaN.
+    else if (allEqual) out[t] = NaN;
     else if (m2 <= d * 1e-14) out[t] = NaN;
     else if (order === 3) out[t] = (m3 / (m2 * Math.sqrt(m2))) * ((d * Math.sqrt(d - 1)) / (d - 2));
     else out[t] = ((d - 1) / ((d - 2) * (d - 3))) * (d * (d + 1) * (m4 / (m2 * m2)) - 3 * (d - 1));

@@ -1,46 +1,70 @@
 /**
  * pandas `a.rolling(N, min_periods=1).cov(b)` / `.corr(b)`: only rows where both are valid count;
- * `cov = (mean(ab) - mean(a)mean(b)) · n/(n-1)`, `corr = cov / sqrt(var(a)·var(b))` with the
- * variances over the same paired rows. Fewer than 2 pairs gives NaN.
+ * sample covariance (ddof=1) and Pearson correlation over those pairs; fewer than 2 pairs gives
+ * NaN; a side whose paired values are all equal gives covariance exactly 0 and correlation NaN
+ * (0/0), as pandas 3 does.
+ *
+ * Two-pass per-window covariance/correlation over the rows valid in both series: means first,
+ * then Σ(a−ā)(b−b̄), Σ(a−ā)², Σ(b−b̄)². O(n·N), but free of the cancellation that makes
+ * `mean(ab) − mean(a)·mean(b)` lose digits when the correlation is near zero.
  */
-import { rollingCount, rollingMean, rollingVar } from './moments.ts';
-
-function paired(a: Float64Array, b: Float64Array): [Float64Array, Float64Array, Float64Array] {
+function twoPass(a: Float64Array, b: Float64Array, N: number, corr: boolean): Float64Array {
   const n = a.length;
-  const pa = new Float64Array(n);
-  const pb = new Float64Array(n);
-  const prod = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const both = a[i] === a[i] && b[i] === b[i];
-    pa[i] = both ? a[i] : NaN;
-    pb[i] = both ? b[i] : NaN;
-    prod[i] = both ? a[i] * b[i] : NaN;
-  }
-  return [pa, pb, prod];
-}
-
-function covariance(pa: Float64Array, pb: Float64Array, prod: Float64Array, N: number): Float64Array {
-  const mxy = rollingMean(prod, N);
-  const mx = rollingMean(pa, N);
-  const my = rollingMean(pb, N);
-  const cnt = rollingCount(pa, N);
-  const out = new Float64Array(pa.length);
-  for (let i = 0; i < out.length; i++) {
-    out[i] = cnt[i] === 0 ? NaN : (mxy[i] - mx[i] * my[i]) * (cnt[i] / (cnt[i] - 1));
+  const w = N === 0 ? n : N;
+  const out = new Float64Array(n);
+  for (let t = 0; t < n; t++) {
+    const start = t - w + 1 < 0 ? 0 : t - w + 1;
+    let cnt = 0;
+    let sa = 0;
+    let sb = 0;
+    let a0 = NaN;
+    let b0 = NaN;
+    let aConst = true;
+    let bConst = true;
+    for (let j = start; j <= t; j++) {
+      const x = a[j];
+      const y = b[j];
+      if (x === x && y === y) {
+        if (cnt === 0) {
+          a0 = x;
+          b0 = y;
+        } else {
+          if (x !== a0) aConst = false;
+          if (y !== b0) bConst = false;
+        }
+        cnt++;
+        sa += x;
+        sb += y;
+      }
+    }
+    if (cnt < 2) {
+      out[t] = NaN;
+      continue;
+    }
+    if (aConst || bConst) {
+      out[t] = corr ? NaN : 0;
+      continue;
+    }
+    const ma = sa / cnt;
+    const mb = sb / cnt;
+    let sab = 0;
+    let saa = 0;
+    let sbb = 0;
+    for (let j = start; j <= t; j++) {
+      const x = a[j];
+      const y = b[j];
+      if (x === x && y === y) {
+        const dx = x - ma;
+        const dy = y - mb;
+        sab += dx * dy;
+        saa += dx * dx;
+        sbb += dy * dy;
+      }
+    }
+    out[t] = corr ? sab / Math.sqrt(saa * sbb) : sab / (cnt - 1);
   }
   return out;
 }
 
-export function rollingCov(a: Float64Array, b: Float64Array, N: number): Float64Array {
-  const [pa, pb, prod] = paired(a, b);
-  return covariance(pa, pb, prod, N);
-}
-
-export function rollingCorr(a: Float64Array, b: Float64Array, N: number): Float64Array {
-  const [pa, pb, prod] = paired(a, b);
-  const cov = covariance(pa, pb, prod, N);
-  const va = rollingVar(pa, N);
-  const vb = rollingVar(pb, N);
-  for (let i = 0; i < cov.length; i++) cov[i] = cov[i] / Math.sqrt(va[i] * vb[i]);
-  return cov;
-}
+export const rollingCov = (a: Float64Array, b: Float64Array, N: number): Float64Array => twoPass(a, b, N, false);
+export const rollingCorr = (a: Float64Array, b: Float64Array, N: number): Float64Array => twoPass(a, b, N, true);
