@@ -12,8 +12,30 @@ const SET_RUNNING = `SET status = 'running', attempts = attempts + 1, lease_toke
 
 const EXCLUDE = `AND id NOT IN (SELECT value FROM json_each(@exclude))`;
 
-/** Is there a running task in the pool whose lease has run out? A read: no write lock taken. */
-const ANY_EXPIRED_SQL = `SELECT 1 FROM tasks WHERE pool = ? AND status = 'running' AND lease_expires_at <= ? LIMIT 1`;
+/** Earliest lease deadline among the pool's running tasks. A read: no write lock taken. */
+const NEXT_EXPIRY_SQL = `SELECT min(lease_expires_at) AS next FROM tasks WHERE pool = ? AND status = 'running'`;
+
+/**
+ * How long a "no lease has run out before T" answer is trusted. Other processes may claim with
+ * shorter leases in the meantime, so a claim may notice an expired lease up to this much late.
+ */
+const EXPIRY_CHECK_TTL_MS = 50;
+const noExpiryBefore = new WeakMap<Conn, Map<string, number>>();
+
+/** True when some running task in the pool may have an expired lease (checked at most every 50 ms). */
+function mayHaveExpired(c: Conn, pool: string, now: number): boolean {
+  let perPool = noExpiryBefore.get(c);
+  if (perPool === undefined) noExpiryBefore.set(c, (perPool = new Map()));
+  const until = perPool.get(pool);
+  if (until !== undefined && now < until) return false;
+  const next = (c.stmts.get(NEXT_EXPIRY_SQL).get(pool) as { next: number | null }).next;
+  if (next !== null && next <= now) {
+    perPool.delete(pool);
+    return true;
+  }
+  perPool.set(pool, Math.min(next ?? Infinity, now + EXPIRY_CHECK_TTL_MS));
+  return false;
+}
 
 export interface ResolvedClaim {
   status: TaskStatus;
@@ -37,7 +59,8 @@ function claimFilter(query: TaskFilter): TaskFilter {
  * Common case: ONE statement, `UPDATE … WHERE id = (SELECT … ORDER BY priority DESC, created_at,
  * id LIMIT 1) RETURNING *`, atomic across processes on its own.
  *
- * When some running task's lease has run out, an IMMEDIATE transaction first returns such tasks
+ * When some running task's lease has run out (checked with a read at most every 50 ms per pool
+ * and connection), an IMMEDIATE transaction first returns such tasks
  * to the status they were claimed from or fails them when out of attempts (`reclaim.ts`), then
  * claims — so an expired task competes in the normal priority/FIFO order. A lease that expires
  * between the check and the claim is simply picked up by the next claim.
@@ -48,7 +71,7 @@ function claimFilter(query: TaskFilter): TaskFilter {
 export function claim(c: Conn, pool: string, opts: ResolvedClaim): ClaimedTask | null {
   const where = buildWhere(claimFilter(opts.query));
   const now = Date.now();
-  const anyExpired = c.stmts.get(ANY_EXPIRED_SQL).get(pool, now) !== undefined;
+  const anyExpired = mayHaveExpired(c, pool, now);
   let row: TaskRow | undefined;
   if (!anyExpired && where.undecided === null) {
     row = claimDecided(c, pool, opts, where, now);
