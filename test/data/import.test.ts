@@ -158,6 +158,26 @@ describe('import-csv without --adjust, field selection, symbol column', () => {
     assert.deepEqual(p.instruments('all'), ['AAPL', 'MSFT', 'SNI']);
   });
 
+  test('--zero-volume missing blanks zero-volume rows as suspended days (qlib Yahoo collector); keep is the default', () => {
+    const arnc = join(ROOT, 'arnc');
+    mkdirSync(arnc);
+    writeFileSync(join(arnc, 'ARNC.csv'), readFileSync(join(SP500, 'ARNC.csv')));
+    const { rows } = readCsv(join(arnc, 'ARNC.csv'));
+    const zero = rows.filter((r) => r.cells[4] <= 0);
+    assert.ok(zero.length > 0, 'ARNC has zero-volume rows');
+    const kept = new LocalProvider((importCsv({ srcDir: arnc, targetDir: join(ROOT, 'arnc-keep'), adjust: true }), join(ROOT, 'arnc-keep')));
+    const blank = new LocalProvider((importCsv({ srcDir: arnc, targetDir: join(ROOT, 'arnc-missing'), adjust: true, zeroVolume: 'missing' }), join(ROOT, 'arnc-missing')));
+    for (const r of zero) {
+      const i = kept.calendar.indexOf(r.date);
+      assert.equal(kept.load('ARNC', 'volume', i, i)[0], 0);
+      for (const f of ['open', 'high', 'low', 'close', 'volume', 'change']) assert.ok(Number.isNaN(blank.load('ARNC', f, i, i)[0]), `${r.date} ${f}`);
+      assert.ok(blank.load('ARNC', 'factor', i, i)[0] > 0, 'the factor carries over');
+    }
+    const normal = rows.find((r) => r.cells[4] > 0) as Row;
+    const j = kept.calendar.indexOf(normal.date);
+    assert.equal(blank.load('ARNC', 'close', j, j)[0], kept.load('ARNC', 'close', j, j)[0]);
+  });
+
   test('the CLI: progress on stderr without a TTY, summary as JSON, exit 0', () => {
     const target = join(ROOT, 'cli');
     const r = spawnSync(process.execPath, ['bin/qtask.js', 'data', 'import-csv', src, target, '--adjust', '--json'], { encoding: 'utf8' });

@@ -20,6 +20,7 @@ interface CsvFlags {
   includeFields?: string;
   adjust?: boolean;
   duplicates: string;
+  zeroVolume: string;
   progress: boolean;
 }
 
@@ -75,6 +76,11 @@ function intOption(name: string, value: string): number {
   return n;
 }
 
+function zeroVolumeMode(value: string): 'keep' | 'missing' {
+  if (value === 'keep' || value === 'missing') return value;
+  throw optionError('IMPORT_BAD_OPTION', `--zero-volume must be 'keep' or 'missing', got ${JSON.stringify(value)}`, 'use --zero-volume missing to blank zero-volume days');
+}
+
 function addCsvOptions(cmd: Command): Command {
   return cmd
     .option('--date-field <name>', 'date column', 'Date')
@@ -82,6 +88,7 @@ function addCsvOptions(cmd: Command): Command {
     .option('--include-fields <list>', 'comma list of fields to write (default: every column but date/symbol)')
     .option('--adjust', 'adjust OHLCV by factor = Adj Close / Close and write factor and change (qlib Yahoo collector)')
     .option('--duplicates <mode>', "a row repeating the previous date: 'error' or 'first' (keep the first, as qlib's dump_all)", 'error')
+    .option('--zero-volume <mode>', "rows with volume <= 0: 'keep', or 'missing' (NaN bar, as qlib's Yahoo collector)", 'keep')
     .option('--no-progress', 'no progress bar');
 }
 
@@ -109,6 +116,7 @@ export function register(program: Command): void {
           includeFields: splitList(opts.includeFields),
           adjust: opts.adjust ?? false,
           duplicates: duplicatesMode(opts.duplicates),
+          zeroVolume: zeroVolumeMode(opts.zeroVolume),
           overwrite: opts.overwrite ?? false,
           onProgress: progress.onProgress,
         });
@@ -144,6 +152,7 @@ export function register(program: Command): void {
           includeFields: splitList(opts.includeFields),
           adjust: opts.adjust ?? false,
           duplicates: duplicatesMode(opts.duplicates),
+          zeroVolume: zeroVolumeMode(opts.zeroVolume),
           onProgress: progress.onProgress,
         });
         progress.stop();

@@ -2,7 +2,7 @@
  * Aligns parsed files onto a calendar (qlib's `dump_all` reindex onto the calendar slice
  * `[first date, last date]`, NaN for missing days) and applies the `--adjust` transformation.
  */
-import type { ParsedCsv } from './csvParse.ts';
+import type { CsvImportOptions, ParsedCsv } from './csvParse.ts';
 import { ADJ_CLOSE_NAMES } from './csvParse.ts';
 
 /** One symbol's columns on the calendar: `values[f][k]` is field `fields[f]` on calendar day `startIdx + k`. */
@@ -36,9 +36,10 @@ export function unionCalendar(files: readonly ParsedCsv[], extra: readonly strin
 export function alignFile(
   parsed: ParsedCsv,
   dayIndex: Map<string, number>,
-  adjust: boolean,
+  options: Pick<CsvImportOptions, 'adjust' | 'zeroVolume'>,
   outputFields?: readonly string[],
 ): AlignedSeries {
+  const adjust = options.adjust ?? false;
   const startIdx = dayIndex.get(parsed.dates[0]) as number;
   const endIdx = dayIndex.get(parsed.dates[parsed.dates.length - 1]) as number;
   const length = endIdx - startIdx + 1;
@@ -51,6 +52,7 @@ export function alignFile(
     for (let j = 0; j < n; j++) out[slot[j]] = col[j];
     return out;
   });
+  if (options.zeroVolume === 'missing') blankZeroVolumeRows(fields, values, slot);
   if (adjust) adjustInPlace(fields, values, slot);
   const keep = outputFields && outputFields.length > 0 ? outputFields : adjust ? fields.filter((f) => !ADJ_CLOSE_NAMES.includes(f)) : fields;
   const outFields: string[] = [];
@@ -100,6 +102,17 @@ function adjustInPlace(fields: string[], values: Float64Array[], rowSlots: Int32
   }
   fields.push('factor', 'change');
   values.push(factor, changeOf(close));
+}
+
+/** qlib's Yahoo normaliser: a row whose volume is ≤ 0 or missing is a suspended day, every field NaN. */
+function blankZeroVolumeRows(fields: string[], values: Float64Array[], rowSlots: Int32Array): void {
+  const volK = fields.indexOf('volume');
+  if (volK < 0) return;
+  const volume = values[volK];
+  for (let j = 0; j < rowSlots.length; j++) {
+    const k = rowSlots[j];
+    if (!(volume[k] > 0)) for (const col of values) col[k] = NaN;
+  }
 }
 
 /** `close / previous non-NaN close - 1`; NaN where close is NaN and on the first close. */

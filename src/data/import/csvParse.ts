@@ -29,6 +29,11 @@ export interface CsvImportOptions {
    * (`drop_duplicates(date_field)`) does. Default `'error'`.
    */
   duplicates?: 'error' | 'first';
+  /**
+   * Rows with volume ≤ 0 or missing: `'keep'` them as they are, or treat them as suspended days
+   * (`'missing'`: every field NaN, as qlib's Yahoo collector does). Default `'keep'`.
+   */
+  zeroVolume?: 'keep' | 'missing';
 }
 
 /** A parsed file: ascending unique dates and one column per source field. */

@@ -54,7 +54,7 @@ export function importCsv(options: ImportCsvOptions): ImportSummary {
     const spans: UniverseSpans = new Map();
     for (let i = 0; i < parsed.length; i++) {
       const p = parsed[i];
-      const series = alignFile(p, dayIndex, options.adjust ?? false, outputFields);
+      const series = alignFile(p, dayIndex, options, outputFields);
       writeSeries(staging, series);
       for (const f of series.fields) fieldSet.add(f);
       spans.set(p.symbol, [{ start: p.dates[0], end: p.dates[p.dates.length - 1] }]);

@@ -73,7 +73,7 @@ export function updateFromCsv(options: UpdateCsvOptions): UpdateSummary {
 
   const provider = new LocalProvider(target, { unknownField: 'nan' });
   const incoming = new Map<string, ReturnType<typeof alignFile>>();
-  for (const p of parsed) incoming.set(p.symbol, alignFile(p, dayIndex, options.adjust ?? false, outputFields));
+  for (const p of parsed) incoming.set(p.symbol, alignFile(p, dayIndex, options, outputFields));
   // Symbols to rewrite: those with new rows, or all of them when old indices moved.
   const symbols = reindexed ? [...new Set([...provider.featureSymbols(), ...incoming.keys()])].sort() : [...incoming.keys()].sort();
 
