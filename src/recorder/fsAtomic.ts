@@ -10,17 +10,18 @@ export const TMP_PREFIX = '.qtask-tmp-';
 /**
  * Writes `data` to `path` atomically: a temp file in `tmpDir` (the same directory by default) is
  * written, fsynced and renamed over `path`, so readers see the old file or the new one, never a part.
+ * Without `fsync` (default false) this is atomic against process crashes (kill -9), not power loss.
  * A different `tmpDir` on the same filesystem keeps stray temp files out of directories whose every
  * file MLflow reads as an entry (params/, metrics/, tags/, artifacts/).
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array, tmpDir: string = dirname(path)): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array, tmpDir: string = dirname(path), fsync = false): void {
   const tmp = join(tmpDir, `${TMP_PREFIX}${basename(path).replace(/[^\w.-]/g, '_').slice(0, 40)}-${randomBytes(6).toString('hex')}`);
   const fd = openSync(tmp, 'wx', 0o644);
   try {
     const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     let off = 0;
     while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
+    if (fsync) fsyncSync(fd);
   } catch (e) {
     closeSync(fd);
     rmSync(tmp, { force: true });

@@ -35,6 +35,12 @@ export interface RecorderInfo {
   stale: boolean;
 }
 
+/** @internal */
+export interface RecorderOptions {
+  staleAfterMs: number;
+  fsync: boolean;
+}
+
 export interface MetricPoint {
   timestamp: number;
   value: number;
@@ -74,13 +80,15 @@ export class Recorder implements OpenRun {
   /** Absolute path of the run directory `<mlruns>/<experimentId>/<id>`. */
   readonly runDir: string;
   private readonly staleAfterMs: number;
+  private readonly fsync: boolean;
 
   /** @internal Use `ExperimentStore.start` / `getRecorder`. */
-  constructor(runDir: string, id: string, experimentId: string, staleAfterMs: number) {
+  constructor(runDir: string, id: string, experimentId: string, opts: RecorderOptions) {
     this.runDir = runDir;
     this.id = id;
     this.experimentId = experimentId;
-    this.staleAfterMs = staleAfterMs;
+    this.staleAfterMs = opts.staleAfterMs;
+    this.fsync = opts.fsync;
   }
 
   private meta(): RunMeta {
@@ -120,7 +128,7 @@ export class Recorder implements OpenRun {
   }
 
   private writeEntry(folder: 'params' | 'tags' | 'metrics' | 'artifacts', key: string, data: string | Uint8Array): void {
-    writeFileAtomic(join(this.runDir, folder, ...key.split('/')), data, this.runDir);
+    writeFileAtomic(join(this.runDir, folder, ...key.split('/')), data, this.runDir, this.fsync);
   }
 
   /** qlib's `log_params`. Values are stored as Python's `str()` would (see pyFormat); a param cannot change once logged (MLflow's rule). */
@@ -177,7 +185,7 @@ export class Recorder implements OpenRun {
     for (const key of Object.keys(tags)) assertKey('tag', key, `tags.${key}`);
     for (const [key, value] of Object.entries(tags)) this.writeEntry('tags', key, pythonStr(value));
     const newName = tags[RUN_NAME_TAG];
-    if (newName !== undefined) writeRunMeta(this.runDir, { ...this.meta(), runName: pythonStr(newName) });
+    if (newName !== undefined) writeRunMeta(this.runDir, { ...this.meta(), runName: pythonStr(newName) }, this.fsync);
   }
 
   deleteTags(...keys: string[]): void {
@@ -321,7 +329,7 @@ export class Recorder implements OpenRun {
   /** Ends the run (qlib's `end_run`): rewrites meta.yaml with the status and end time. Default FINISHED. */
   end(status: RunStatus = 'FINISHED'): void {
     unregisterOpenRun(this);
-    writeRunMeta(this.runDir, { ...this.meta(), status, endTime: Date.now() });
+    writeRunMeta(this.runDir, { ...this.meta(), status, endTime: Date.now() }, this.fsync);
   }
 
   /** @internal */

@@ -63,8 +63,8 @@ export function runMetaToDict(m: RunMeta): MetaDict {
   };
 }
 
-export function writeRunMeta(runDir: string, m: RunMeta): void {
-  writeFileAtomic(join(runDir, META_FILE), dumpMeta(runMetaToDict(m)));
+export function writeRunMeta(runDir: string, m: RunMeta, fsync = false): void {
+  writeFileAtomic(join(runDir, META_FILE), dumpMeta(runMetaToDict(m)), runDir, fsync);
 }
 
 function corrupt(runDir: string, why: string, cause?: unknown): RecorderError {

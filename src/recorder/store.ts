@@ -31,6 +31,11 @@ export interface ExperimentStoreOptions {
   uri?: string;
   /** A RUNNING run whose heartbeat is older than this is reported stale. Default 60 000 ms. */
   staleAfterMs?: number;
+  /**
+   * fsync every file before its rename, making writes durable across power loss, not only atomic
+   * across process crashes. Costs ~10 ms per file on ordinary disks. Default false.
+   */
+  fsync?: boolean;
 }
 
 export interface ExperimentInfo {
@@ -106,10 +111,12 @@ export class ExperimentStore {
   /** Absolute path of the mlruns directory. */
   readonly root: string;
   readonly staleAfterMs: number;
+  readonly fsync: boolean;
 
   constructor(opts: ExperimentStoreOptions = {}) {
     this.root = resolveMlrunsUri(opts.uri === undefined ? {} : { uri: opts.uri });
     this.staleAfterMs = opts.staleAfterMs ?? 60_000;
+    this.fsync = opts.fsync ?? false;
     if (existsSync(this.root) && !statSync(this.root).isDirectory()) {
       throw new RecorderError('MLRUNS_URI', `${this.root} is not a directory`, { path: this.root, hint: 'point the store at a directory (it is created when missing)' });
     }
@@ -119,6 +126,10 @@ export class ExperimentStore {
         if (!existsSync(join(this.root, DEFAULT_EXPERIMENT_ID, META_FILE))) this.writeNewExperiment(DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME);
       });
     }
+  }
+
+  private recorderOptions(): { staleAfterMs: number; fsync: boolean } {
+    return { staleAfterMs: this.staleAfterMs, fsync: this.fsync };
   }
 
   private locked<T>(fn: () => T): T {
@@ -152,6 +163,8 @@ export class ExperimentStore {
         lifecycle_stage: e.lifecycleStage,
         name: e.name,
       }),
+      dir,
+      this.fsync,
     );
   }
 
@@ -344,10 +357,10 @@ export class ExperimentStore {
       artifactUri: pathToFileURL(join(runDir, 'artifacts')).href,
       userId: user,
       deletedTime: null,
-    });
+    }, this.fsync);
     ensureRunFolders(runDir);
     writeFileSync(join(runDir, OWNER_FILE), `${process.pid}@${hostname()}\n`);
-    const rec = new Recorder(runDir, id, exp.id, this.staleAfterMs);
+    const rec = new Recorder(runDir, id, exp.id, this.recorderOptions());
     rec.markOpen();
     rec.setTags({
       [RUN_NAME_TAG]: name,
@@ -370,7 +383,7 @@ export class ExperimentStore {
     const problems: RecorderError[] = [];
     for (const e of readdirSync(expDir, { withFileTypes: true })) {
       if (!e.isDirectory() || e.name.startsWith('.') || RESERVED_EXPERIMENT_FOLDERS.has(e.name)) continue;
-      const rec = new Recorder(join(expDir, e.name), e.name, exp.id, this.staleAfterMs);
+      const rec = new Recorder(join(expDir, e.name), e.name, exp.id, this.recorderOptions());
       let info: RecorderInfo;
       try {
         info = rec.info();
@@ -406,7 +419,7 @@ export class ExperimentStore {
         const runDir = join(this.experimentDir(exp), opts.recorderId);
         if (!existsSync(runDir)) continue;
         readRunMeta(runDir, opts.recorderId, exp.id);
-        return new Recorder(runDir, opts.recorderId, exp.id, this.staleAfterMs);
+        return new Recorder(runDir, opts.recorderId, exp.id, this.recorderOptions());
       }
       throw new RecorderError('RUN_NOT_FOUND', `no run with id ${opts.recorderId}`, { path: 'recorderId', hint: 'list runs with listRecorders(experiment)' });
     }
@@ -432,7 +445,7 @@ export class ExperimentStore {
   deleteRecorder(recorderId: string, experiment?: ExperimentRef, now = Date.now()): void {
     const rec = this.getRecorder({ recorderId, ...(experiment ?? {}) });
     const m = readRunMeta(rec.runDir, rec.id, rec.experimentId);
-    writeRunMeta(rec.runDir, { ...m, lifecycleStage: 'deleted', deletedTime: now });
+    writeRunMeta(rec.runDir, { ...m, lifecycleStage: 'deleted', deletedTime: now }, this.fsync);
   }
 
   /**
