@@ -278,3 +278,28 @@ test('options can be passed nested, as {source, instrument, startIdx, endIdx, op
   const nested = evaluate('WMA($x,3)', { source: src, instrument: 'C', startIdx: 3, endIdx: 3, options: { qlibCompat: false, float32: false } });
   assert.equal(nested[0], 1);
 });
+
+test('±inf: pandas-backed window ops skip it like NaN, Count counts it, qlib Slope sees it', () => {
+  const src = new MemorySource(cal, { C: { v: [100, 0, 50, 60, 70], w: [1, 2, 3, 4, 5] } });
+  const o = { source: src, instrument: 'C', startIdx: 0, endIdx: 4, float32: false };
+  // $v/Ref($v,1) is +inf at row 2 (50/0).
+  const ratio = evaluate('$v/Ref($v,1)', o);
+  assert.equal(ratio[2], Infinity);
+  assert.equal(evaluate('Max($v/Ref($v,1),3)', o)[2], 0, 'inf skipped: max of {0}');
+  assert.equal(evaluate('Mean($v/Ref($v,1),3)', o)[3], (0 + 60 / 50) / 2);
+  assert.equal(evaluate('Count($v/Ref($v,1),3)', o)[3], 3, 'Count counts inf as valid');
+  assert.ok(Number.isNaN(evaluate('Slope($v/Ref($v,1),3)', o)[3]), "qlib's Cython slope propagates inf into NaN");
+  const corr = evaluate('Corr(Log($v/Ref($v,1)+1), $w, 3)', o);
+  assert.ok(Number.isFinite(corr[4]), 'the inf row is dropped from the pairs, not poisoning the window');
+});
+
+test('evaluateMany with Mask shares the other instrument per context and matches single evaluation', () => {
+  const exprs = ['$close/Mask($close, "B")', 'Corr($close, Mask($close, "B"), 5)', 'Mean(Mask($open, "B"), 3)'];
+  const many = evaluateMany(exprs, ['A', 'L'], 12, 20, source);
+  exprs.forEach((e, ei) =>
+    ['A', 'L'].forEach((inst, ii) => {
+      assert.deepEqual(Array.from(many[ei][ii]), Array.from(evaluate(e, { source, instrument: inst, startIdx: 12, endIdx: 20 })), `${e} ${inst}`);
+    }),
+  );
+  assert.ok(many[2][1].every((v) => v === 50), 'Mean of B.open over L rows');
+});
