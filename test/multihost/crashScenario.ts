@@ -1,0 +1,217 @@
+/**
+ * The crash test of test/run/crash.test.ts, for any store URL and any way of starting a worker
+ * (locally, or inside a network namespace): `qtask worker` processes running the journal task are
+ * SIGKILLed at random (seeded) moments and restarted; optionally something else disrupts them
+ * (a link taken down). Afterwards the store and the append-only journal must show every task
+ * done exactly once by its final holder, nothing lost or left running, and no two live lease
+ * holders running one task at once.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { TaskStore } from '../../src/store/types.ts';
+import type { TaskDocument } from '../../src/task/types.ts';
+import type { WorkerProcess } from '../run/helpers.ts';
+
+export const REPO = resolve(import.meta.dirname, '../..');
+const TASK_FN = 'test/run/fixtures/journalTask.ts#journalTask';
+
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = a;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `[...prefix, node, bin/qtask.js, ...args]` with piped output and parsed `--json` events. */
+export function startQtask(prefix: string[], args: string[], env: Record<string, string>): WorkerProcess {
+  const fullEnv: Record<string, string | undefined> = { ...process.env, ...env };
+  delete fullEnv['NODE_TEST_CONTEXT'];
+  const cmd = [...prefix, process.execPath, join(REPO, 'bin/qtask.js'), ...args];
+  const child = spawn(cmd[0]!, cmd.slice(1), { cwd: REPO, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('close', (code, signal) => res({ code, signal })));
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    events: () =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .flatMap((l) => {
+          try {
+            return [JSON.parse(l) as Record<string, unknown>];
+          } catch {
+            return [];
+          }
+        }),
+    exited,
+  };
+}
+
+export interface CrashScenario {
+  store: TaskStore;
+  /** The URL workers use (may differ from the test's own, e.g. an address inside a namespace). */
+  workerUrl: string;
+  pool: string;
+  dir: string;
+  seed: number;
+  tasks: number;
+  /** Command prefix per worker slot, e.g. `['ip', 'netns', 'exec', 'qt-w1']`. */
+  slots: string[][];
+  leaseSeconds: number;
+  maxKills: number;
+  killPhaseMs: number;
+  drainDeadlineMs: number;
+  /** Runs once while workers are busy, after the kill phase (e.g. take a link down and up). */
+  disrupt?: (ctx: { workers: (WorkerProcess & { id: string; slot: number })[] }) => Promise<void>;
+  log?: (line: string) => void;
+}
+
+interface JournalLine {
+  ev: 'start' | 'end';
+  taskId: string;
+  worker: string;
+  attempt: number;
+  t: number;
+}
+
+export interface CrashSummary {
+  processes: number;
+  kills: number;
+  rerun: number;
+  overlaps: number;
+  leaseLost: number;
+  elapsedMs: number;
+}
+
+export async function runCrashScenario(s: CrashScenario): Promise<CrashSummary> {
+  const random = rng(s.seed);
+  const journal = join(s.dir, `${s.pool}.journal`);
+  const defs = Array.from({ length: s.tasks }, (_, n) => ({ n, sleepMs: 40 + Math.floor(random() * 120) }));
+  const { ids } = await s.store.createTasks(s.pool, defs);
+  assert.equal(new Set(ids).size, s.tasks);
+
+  const t0 = Date.now();
+  const generation = s.slots.map(() => 0);
+  const workers: (WorkerProcess & { id: string; slot: number })[] = [];
+  const all: (WorkerProcess & { id: string; slot: number })[] = [];
+  const kills = new Map<string, number>();
+  const alive = new Set<WorkerProcess>();
+  const spawnSlot = (slot: number) => {
+    const id = `w${slot}.${generation[slot]!++}`;
+    const args = ['--store', s.workerUrl, '--pool', s.pool, 'worker', '--task-fn', TASK_FN, '--lease', String(s.leaseSeconds)];
+    args.push('--max-attempts', '50', '--poll', '0.1', '--json', '--worker-id', id);
+    const w = Object.assign(startQtask(s.slots[slot]!, args, { QTASK_JOURNAL: journal }), { id, slot });
+    workers[slot] = w;
+    all.push(w);
+    alive.add(w);
+    void w.exited.then(() => alive.delete(w));
+  };
+  s.slots.forEach((_, slot) => spawnSlot(slot));
+
+  let disrupted = s.disrupt === undefined;
+  const deadline = t0 + s.drainDeadlineMs;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 300 + random() * 900));
+    const counts = await s.store.stat(s.pool);
+    if ((counts.done ?? 0) + (counts.failed ?? 0) === s.tasks) break;
+    assert.ok(Date.now() < deadline, `pool did not drain within ${s.drainDeadlineMs} ms: ${JSON.stringify(counts)}`);
+    const busy = workers.filter((w) => alive.has(w) && w.events().some((e) => e.type === 'claimed'));
+    const killPhase = Date.now() - t0 <= s.killPhaseMs && kills.size < s.maxKills;
+    if (killPhase && busy.length >= Math.min(2, s.slots.length)) {
+      const w = busy[Math.floor(random() * busy.length)]!;
+      kills.set(w.id, Date.now());
+      w.child.kill('SIGKILL');
+      await w.exited;
+      s.log?.(`kill ${w.id} at ${Date.now() - t0} ms, done ${counts.done ?? 0}`);
+      spawnSlot(w.slot);
+    } else if (!killPhase && !disrupted && busy.length > 0) {
+      disrupted = true;
+      await s.disrupt!({ workers: workers.filter((w) => alive.has(w)) });
+    }
+  }
+  assert.ok(disrupted, 'the pool drained before the disruption ran: make the pool bigger');
+  for (const w of workers) {
+    let timer: NodeJS.Timeout | undefined;
+    const r = await Promise.race([w.exited, new Promise<null>((res) => (timer = setTimeout(() => res(null), 60_000)))]);
+    clearTimeout(timer);
+    assert.ok(r, `worker ${w.id} did not exit after the pool drained; stderr: ${w.stderr()}`);
+    assert.equal(r.code, 0, `worker ${w.id} exit code; stderr: ${w.stderr()}`);
+  }
+  const elapsedMs = Date.now() - t0;
+
+  assert.deepEqual(await s.store.stat(s.pool), { done: s.tasks }, 'every task done; none lost, failed or running');
+  const docs = await s.store.find(s.pool, {});
+  const byId = new Map<string, TaskDocument>(docs.map((d) => [d._id, d]));
+  for (const d of docs) {
+    const res = d.res as { n: number; worker: string; attempt: number };
+    assert.equal(res.worker, d.worker, `task ${d._id}: result written by the final holder`);
+    assert.equal(res.attempt, d.attempts, `task ${d._id}: result from the final attempt`);
+    assert.equal(res.n, (d.def as { n: number }).n);
+    assert.equal(d.leaseToken, null);
+  }
+
+  const lines = readFileSync(journal, 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as JournalLine);
+  const runs = new Map<string, { worker: string; attempt: number; start: number; end: number | null; taskId: string }>();
+  for (const l of lines) {
+    const key = `${l.taskId}/${l.attempt}`;
+    if (l.ev === 'start') {
+      assert.ok(!runs.has(key), `attempt ${l.attempt} of ${l.taskId} was started twice (a claim handed out twice)`);
+      runs.set(key, { taskId: l.taskId, worker: l.worker, attempt: l.attempt, start: l.t, end: null });
+    } else {
+      const r = runs.get(key);
+      assert.ok(r && r.worker === l.worker, `end without start: ${JSON.stringify(l)}`);
+      r.end = l.t;
+    }
+  }
+  const leaseLost = new Set<string>();
+  const doneEvents = new Map<string, number>();
+  for (const w of all) {
+    for (const e of w.events()) {
+      if (e.type !== 'finished') continue;
+      if (e.outcome === 'lease_lost') leaseLost.add(`${String(e.taskId)}/${String(e.attempt)}`);
+      if (e.outcome === 'done') doneEvents.set(String(e.taskId), (doneEvents.get(String(e.taskId)) ?? 0) + 1);
+    }
+  }
+  const byTask = new Map<string, { worker: string; attempt: number; start: number; end: number | null }[]>();
+  for (const r of runs.values()) byTask.set(r.taskId, [...(byTask.get(r.taskId) ?? []), r]);
+  assert.equal(byTask.size, s.tasks, 'every task ran');
+  let overlaps = 0;
+  let rerun = 0;
+  for (const [taskId, rs] of byTask) {
+    rs.sort((a, b) => a.attempt - b.attempt);
+    if (rs.length > 1) rerun++;
+    const doc = byId.get(taskId)!;
+    const last = rs[rs.length - 1]!;
+    assert.equal(last.attempt, doc.attempts, `task ${taskId}: the journal's last run is the final claim`);
+    assert.equal(last.worker, doc.worker);
+    assert.notEqual(last.end, null, `task ${taskId}: the final run finished`);
+    for (let i = 0; i < rs.length; i++) {
+      for (let j = i + 1; j < rs.length; j++) {
+        const a = rs[i]!;
+        const b = rs[j]!;
+        if (a.end !== null && a.end <= b.start) continue;
+        const killedAt = kills.get(a.worker);
+        const excused = (killedAt !== undefined && killedAt <= b.start) || leaseLost.has(`${taskId}/${a.attempt}`);
+        assert.ok(excused, `task ${taskId}: attempts ${a.attempt} (${a.worker}) and ${b.attempt} (${b.worker}) ran at once while both were live`);
+        overlaps++;
+      }
+    }
+    assert.ok((doneEvents.get(taskId) ?? 0) <= 1, `task ${taskId}: committed ${doneEvents.get(taskId)} times (a stale commit was accepted)`);
+  }
+  assert.ok(kills.size >= Math.min(2, s.maxKills), `only ${kills.size} kills: the test did not exercise crashes`);
+  return { processes: all.length, kills: kills.size, rerun, overlaps, leaseLost: leaseLost.size, elapsedMs };
+}
