@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, homedir, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const SRC = resolve('../shared/data/sp500_2015_2020');
 
@@ -18,9 +19,15 @@ function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
 }
-const RUNS = Number(arg('--runs', '1'));
-const PYTHON = arg('--python', process.env.QTASK_QLIB_PYTHON ?? join(homedir(), '.cache/qtask/venv-qlib/bin/python'));
-const WORKERS = arg('--workers', '16');
+
+export interface ImportBenchOptions {
+  /** Repetitions; the best run is reported. Default 1. */
+  runs?: number;
+  /** Python with pandas + pyqlib. Default $QTASK_QLIB_PYTHON or ~/.cache/qtask/venv-qlib/bin/python. */
+  python?: string;
+  /** Process-pool size of the pandas baseline. Default 16 (dump_bin.py's default). */
+  workers?: string;
+}
 
 /** RSS (kB) of a process and all its descendants, from /proc. */
 function treeRssKb(pid: number): number {
@@ -86,7 +93,11 @@ function compareOutputs(ours: string, theirs: string): string {
   return `identical (calendar, all.txt, ${files} .bin files)`;
 }
 
-async function main(): Promise<void> {
+/** Runs the import benchmark and returns its report (markdown), e.g. for `bench/data.ts` to include. */
+export async function runImportBench(options: ImportBenchOptions = {}): Promise<string> {
+  const RUNS = options.runs ?? 1;
+  const PYTHON = options.python ?? process.env.QTASK_QLIB_PYTHON ?? join(homedir(), '.cache/qtask/venv-qlib/bin/python');
+  const WORKERS = options.workers ?? '16';
   const work = mkdtempSync(join(tmpdir(), 'qtask-bench-import-'));
   const hasPython = existsSync(PYTHON);
   const rows: Array<{ name: string; runs: Measured[] }> = [
@@ -123,22 +134,33 @@ async function main(): Promise<void> {
     }
   };
   const base = rows[2].runs.length ? best(rows[2].runs).seconds : NaN;
-  console.log(`# import of ${SRC} (482 CSV files, 592,358 rows)`);
-  console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}; best of ${RUNS} run(s)`);
-  console.log('');
-  console.log('| importer | wall (process) | in-process | peak RSS (tree) | vs dump_all |');
-  console.log('|---|---:|---:|---:|---:|');
+  const out: string[] = [];
+  const log = (line: string): number => out.push(line);
+  log(`# import of ${SRC} (482 CSV files, 592,358 rows)`);
+  log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}; best of ${RUNS} run(s)`);
+  log('');
+  log('| importer | wall (process) | in-process | peak RSS (tree) | vs dump_all |');
+  log('|---|---:|---:|---:|---:|');
   for (const row of rows) {
     if (!row.runs.length) {
-      console.log(`| ${row.name} | skipped (no python at ${PYTHON}) | | | |`);
+      log(`| ${row.name} | skipped (no python at ${PYTHON}) | | | |`);
       continue;
     }
     const b = best(row.runs);
     const ratio = Number.isFinite(base) ? `${(base / b.seconds).toFixed(1)}x` : '-';
-    console.log(`| ${row.name} | ${b.seconds.toFixed(2)} s | ${internal(b)} | ${b.peakRssMb.toFixed(0)} MB | ${row === rows[2] ? '1.0x' : ratio} |`);
+    log(`| ${row.name} | ${b.seconds.toFixed(2)} s | ${internal(b)} | ${b.peakRssMb.toFixed(0)} MB | ${row === rows[2] ? '1.0x' : ratio} |`);
   }
-  console.log('');
-  console.log(`output check (raw import vs dump_all): ${check}`);
+  log('');
+  log(`output check (raw import vs dump_all): ${check}`);
+  return out.join('\n');
 }
 
-await main();
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  console.log(
+    await runImportBench({
+      runs: Number(arg('--runs', '1')),
+      python: arg('--python', process.env.QTASK_QLIB_PYTHON ?? join(homedir(), '.cache/qtask/venv-qlib/bin/python')),
+      workers: arg('--workers', '16'),
+    }),
+  );
+}
