@@ -85,6 +85,8 @@ describe('LocalProvider', () => {
     assert.deepEqual([...p.load('AAA', 'close', -2, 3)], [NaN, NaN, NaN, NaN, NaN, 10]);
     assert.deepEqual([...p.load('AAA', 'close', 6, 9)], [NaN, NaN, NaN, NaN]);
     assert.equal(p.load('AAA', 'close', 3, 2).length, 0);
+    assert.throws(() => p.load('AAA', 'close', 3, 1), (e: DataError) => e.code === 'BAD_DATE_RANGE' && e.path === 'AAA.$close');
+    assert.throws(() => p.load('AAA', 'close', 0.5, 2), (e: DataError) => e.code === 'BAD_DATE_RANGE');
     assert.deepEqual([...p.load('BBB', 'close', 5, 8)], [6, 7, NaN, NaN]);
   });
 

@@ -178,6 +178,7 @@ export class LocalProvider implements FieldSource {
   load(instrument: string, field: string, startIdx: number, endIdx: number): Float64Array {
     if (!Number.isInteger(startIdx) || !Number.isInteger(endIdx) || endIdx < startIdx - 1) {
       throw new DataError('BAD_DATE_RANGE', `calendar index range [${startIdx}, ${endIdx}] is not a range`, {
+        path: `${instrument}.$${field}`,
         hint: 'pass integer indices with startIdx <= endIdx + 1',
       });
     }
