@@ -1,0 +1,202 @@
+/**
+ * `npm run bench:data`: computing Alpha158 + LABEL0 over all 482 S&P 500 symbols and all days.
+ *   (a) qtask's Alpha158 handler vs qlib 0.9.7's own Alpha158 handler (Python, same imported data,
+ *       same run), raw view;
+ *   (b) the first 20 Alpha158 features: qtask vs the same features as one nodejs-polars lazy query.
+ * Each engine runs in its own child process so its peak RSS is its own (qtask/polars: node's
+ * maxRSS; qlib: ru_maxrss of the process + its joblib children).
+ *
+ * Usage: npm run bench:data [-- --provider DIR] [--skip-qlib] [--runs N]
+ *   Without --provider, ../shared/data/sp500_2015_2020 is imported (`--adjust --duplicates first`)
+ *   into a temp dir first. qlib needs the venv from scripts/golden/setup_venv.sh (env QTASK_QLIB_VENV).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir, cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import pl from 'nodejs-polars';
+import { importCsv } from '../src/data/import/index.ts';
+import { LocalProvider } from '../src/data/provider/index.ts';
+import { createAlpha158, createDataHandlerLP, alpha158FeatureConfig } from '../src/data/handler/index.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const DATA = join(ROOT, '../shared/data/sp500_2015_2020');
+const VENV = process.env.QTASK_QLIB_VENV ?? join(process.env.HOME ?? '', '.cache/qtask/venv-qlib');
+
+interface Result {
+  seconds: number;
+  rows: number;
+  cols: number;
+  peak_rss_mb: number;
+  check?: number;
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const FIRST20 = (() => {
+  const c = alpha158FeatureConfig();
+  return { fields: c.fields.slice(0, 20), names: c.names.slice(0, 20) };
+})();
+
+function peakMb(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+/** Worker: qtask Alpha158 + label, all instruments, raw view. */
+function workerQtask158(provider: string): Result {
+  const p = new LocalProvider(provider);
+  const t0 = performance.now();
+  const raw = createAlpha158(p, { instruments: 'all', learn_processors: [] }).fetch(null, { dataKey: 'raw' });
+  const seconds = (performance.now() - t0) / 1000;
+  return { seconds, rows: raw.dates.length, cols: raw.columns.length, peak_rss_mb: peakMb() };
+}
+
+/** Worker: qtask, the first 20 Alpha158 features only. `check` = sum of finite values (cross-check with polars). */
+function workerQtask20(provider: string): Result {
+  const p = new LocalProvider(provider);
+  const t0 = performance.now();
+  const raw = createDataHandlerLP(p, { instruments: 'all', data_loader: { config: { feature: [FIRST20.fields, FIRST20.names] } } }).fetch(null, { dataKey: 'raw' });
+  const seconds = (performance.now() - t0) / 1000;
+  return { seconds, rows: raw.dates.length, cols: raw.columns.length, peak_rss_mb: peakMb(), check: finiteSum(raw.values) };
+}
+
+function finiteSum(cols: ArrayLike<number | null>[]): number {
+  let s = 0;
+  for (const c of cols) for (let i = 0; i < c.length; i++) {
+    const x = c[i];
+    if (typeof x === 'number' && Number.isFinite(x)) s += x;
+  }
+  return s;
+}
+
+/**
+ * Worker: the same 20 features as one polars lazy query. The long frame (instrument, t, OHLCV) is
+ * built from the same .bin files first; building it is timed separately (`load`), the query is
+ * `seconds`. Missing days are null (polars' rolling skips nulls, as pandas skips NaN).
+ */
+function workerPolars20(provider: string): Result & { load_seconds: number } {
+  const p = new LocalProvider(provider);
+  const t0 = performance.now();
+  const days = p.calendarDays().length;
+  const spans = p.listInstruments('all');
+  const inst: string[] = [];
+  const tcol: number[] = [];
+  const f: Record<string, number[]> = { open: [], high: [], low: [], close: [], volume: [] };
+  for (const s of spans) {
+    const a = p.calendarDays().indexOf(s.start);
+    const b = p.calendarDays().indexOf(s.end);
+    const cols = Object.fromEntries(Object.keys(f).map((k) => [k, p.load(s.instrument, k, a, b)]));
+    for (let t = a; t <= b; t++) {
+      inst.push(s.instrument);
+      tcol.push(t);
+      for (const k of Object.keys(f)) {
+        const v = (cols[k] as Float64Array)[t - a] as number;
+        (f[k] as number[]).push(v);
+      }
+    }
+  }
+  let df = pl.DataFrame({ instrument: inst, t: tcol, ...f });
+  df = df.withColumns(...Object.keys(f).map((k) => pl.col(k).fillNan(null).alias(k)));
+  const load = (performance.now() - t0) / 1000;
+  void days;
+  const o = pl.col('open'), h = pl.col('high'), l = pl.col('low'), c = pl.col('close');
+  const rng = h.minus(l).plus(1e-12);
+  const maxOC = pl.when(o.gt(c)).then(o).otherwise(c);
+  const minOC = pl.when(o.lt(c)).then(o).otherwise(c);
+  const exprs = [
+    c.minus(o).div(o).alias('KMID'),
+    h.minus(l).div(o).alias('KLEN'),
+    c.minus(o).div(rng).alias('KMID2'),
+    h.minus(maxOC).div(o).alias('KUP'),
+    h.minus(maxOC).div(rng).alias('KUP2'),
+    minOC.minus(l).div(o).alias('KLOW'),
+    minOC.minus(l).div(rng).alias('KLOW2'),
+    c.mul(2).minus(h).minus(l).div(o).alias('KSFT'),
+    c.mul(2).minus(h).minus(l).div(rng).alias('KSFT2'),
+    o.div(c).alias('OPEN0'),
+    h.div(c).alias('HIGH0'),
+    l.div(c).alias('LOW0'),
+    pl.lit(null).cast(pl.Float64).div(c).alias('VWAP0'),
+    ...[5, 10, 20, 30, 60].map((d) => c.shift(d).over('instrument').div(c).alias(`ROC${d}`)),
+    ...[5, 10].map((d) => c.rollingMean({ windowSize: d, minPeriods: 1 }).over('instrument').div(c).alias(`MA${d}`)),
+  ];
+  const t1 = performance.now();
+  const out = df.lazy().sort(['instrument', 't']).select(pl.col('t'), pl.col('instrument'), ...exprs).sort(['t', 'instrument']).collectSync();
+  const seconds = (performance.now() - t1) / 1000;
+  const values = FIRST20.names.map((n) => out.getColumn(n).toArray() as (number | null)[]);
+  return { seconds, load_seconds: load, rows: out.height, cols: FIRST20.names.length, peak_rss_mb: peakMb(), check: finiteSum(values) };
+}
+
+function runWorker(kind: string, provider: string): Result & { load_seconds?: number } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/data.ts'), '--worker', kind, '--provider', provider], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`${kind} worker failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1) as string);
+}
+
+function runQlib(provider: string): (Result & { init_seconds: number }) | string {
+  const py = join(VENV, 'bin/python');
+  if (!existsSync(py)) return `skipped: no qlib venv at ${VENV} (run scripts/golden/setup_venv.sh)`;
+  const r = spawnSync(py, [join(ROOT, 'scripts/golden/alpha158_bench.py'), '--provider', provider], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) return `failed: ${r.stderr.slice(-500)}`;
+  return JSON.parse(r.stdout.trim().split('\n').at(-1) as string);
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+async function main(): Promise<void> {
+  const worker = arg('--worker');
+  if (worker) {
+    const provider = arg('--provider') as string;
+    const res = worker === 'qtask158' ? workerQtask158(provider) : worker === 'qtask20' ? workerQtask20(provider) : workerPolars20(provider);
+    process.stdout.write(JSON.stringify(res) + '\n');
+    return;
+  }
+  const runs = Number(arg('--runs') ?? '1');
+  let provider = arg('--provider');
+  let tmp: string | undefined;
+  if (!provider) {
+    tmp = mkdtempSync(join(tmpdir(), 'qtask-bench-data-'));
+    provider = join(tmp, 'provider');
+    process.stderr.write(`importing ${DATA} → ${provider}\n`);
+    importCsv({ srcDir: DATA, targetDir: provider, adjust: true, duplicates: 'first' });
+  }
+  try {
+    const pick = (kind: string) => {
+      const rs = Array.from({ length: runs }, () => runWorker(kind, provider as string));
+      const best = rs.find((r) => r.seconds === median(rs.map((x) => x.seconds))) as Result & { load_seconds?: number };
+      return { ...best, peak_rss_mb: Math.max(...rs.map((r) => r.peak_rss_mb)) };
+    };
+    process.stderr.write('qtask Alpha158…\n');
+    const q158 = pick('qtask158');
+    process.stderr.write('qtask first 20…\n');
+    const q20 = pick('qtask20');
+    process.stderr.write('polars first 20…\n');
+    const p20 = pick('polars20');
+    let qlib: ReturnType<typeof runQlib> = 'skipped (--skip-qlib)';
+    if (!process.argv.includes('--skip-qlib')) {
+      process.stderr.write('qlib Alpha158 (minutes)…\n');
+      qlib = runQlib(provider);
+    }
+    const mb = (x: number) => `${x.toFixed(0)} MB`;
+    const s = (x: number) => `${x.toFixed(2)} s`;
+    console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}; runs per qtask/polars row: ${runs} (median)`);
+    console.log('');
+    console.log('| engine | task | rows × cols | time | peak RSS | vs qtask |');
+    console.log('|---|---|---:|---:|---:|---:|');
+    console.log(`| qtask | Alpha158 + LABEL0 | ${q158.rows} × ${q158.cols} | ${s(q158.seconds)} | ${mb(q158.peak_rss_mb)} | 1.0x |`);
+    if (typeof qlib === 'string') console.log(`| qlib 0.9.7 Alpha158 handler | Alpha158 + LABEL0 | ${qlib} | | | |`);
+    else console.log(`| qlib ${'0.9.7'} Alpha158 handler | Alpha158 + LABEL0 | ${qlib.rows} × ${qlib.cols} | ${s(qlib.seconds)} (+${s(qlib.init_seconds)} import/init) | ${mb(qlib.peak_rss_mb)} | qtask ${(qlib.seconds / q158.seconds).toFixed(1)}x faster |`);
+    console.log(`| qtask | first 20 features | ${q20.rows} × ${q20.cols} | ${s(q20.seconds)} | ${mb(q20.peak_rss_mb)} | 1.0x |`);
+    console.log(`| nodejs-polars 0.24.1 lazy | first 20 features | ${p20.rows} × ${p20.cols} | ${s(p20.seconds)} (+${s(p20.load_seconds ?? 0)} building the frame) | ${mb(p20.peak_rss_mb)} | qtask ${(p20.seconds / q20.seconds).toFixed(2)}x (query only), ${((p20.seconds + (p20.load_seconds ?? 0)) / q20.seconds).toFixed(2)}x (with load) |`);
+    const rel = Math.abs((q20.check ?? 0) - (p20.check ?? 0)) / Math.abs(q20.check ?? 1);
+    console.log('');
+    console.log(`cross-check first 20: sum of finite values qtask ${q20.check?.toExponential(9)} vs polars ${p20.check?.toExponential(9)} (rel diff ${rel.toExponential(1)}); rows ${q20.rows} vs ${p20.rows}`);
+  } finally {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+await main();
