@@ -10,6 +10,7 @@ import {
 } from '../../src/data/expr/index.ts';
 import { MemorySource, type MemorySeries } from '../../src/data/memorySource.ts';
 import { QtaskError } from '../../src/errors.ts';
+import type { FieldSource } from '../../src/data/types.ts';
 
 const NaN_ = NaN;
 const cal = MemorySource.weekdays(40);
@@ -302,4 +303,24 @@ test('evaluateMany with Mask shares the other instrument per context and matches
     }),
   );
   assert.ok(many[2][1].every((v) => v === 50), 'Mean of B.open over L rows');
+});
+
+test("stored NaN rows at a listing are rows (dataRange or LocalProvider-style stored()); plain sources fall back to trimming", () => {
+  // Stored from index 3, first two stored values NaN (suspended right after listing).
+  const values = [NaN, NaN, 5, 6, 7];
+  const withRange = new MemorySource(cal, { S: { x: { start: 3, values } } });
+  const plain = {
+    calendarDays: () => cal,
+    fields: () => ['x'],
+    load: (i: string, f: string, s: number, e: number) => withRange.load(i, f, s, e),
+  };
+  const storedStyle = { ...plain, stored: () => ({ startIdx: 3, values }) };
+  const run = (src: FieldSource) => Array.from(evaluate('IdxMax($x,3)', { source: src, instrument: 'S', startIdx: 5, endIdx: 7 }));
+  // qlib: windows at rows 5, 6 are [NaN, NaN, 5] and [NaN, 5, 6] → position of the first NaN (1).
+  assert.deepEqual(run(withRange), [1, 1, 3]);
+  assert.deepEqual(run(storedStyle), [1, 1, 3]);
+  // Without a span the series starts at the first non-NaN row (5): windows [5], [5,6], [5,6,7].
+  assert.deepEqual(run(plain), [1, 2, 3]);
+  assert.deepEqual(Array.from(evaluate('Count($x,3)', { source: plain, instrument: 'S', startIdx: 3, endIdx: 5 })), [NaN, NaN, 1]);
+  assert.deepEqual(Array.from(evaluate('Count($x,3)', { source: withRange, instrument: 'S', startIdx: 3, endIdx: 5 })), [0, 0, 1]);
 });

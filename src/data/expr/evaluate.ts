@@ -26,7 +26,8 @@ import { hiOf, type Operand, type Series } from './series.ts';
 /**
  * A `FieldSource` that can also tell where an instrument's stored data starts and ends (the `.bin`
  * file's first and last calendar index). qlib's Series start there, which matters for partial
- * windows after a listing. Without it the engine takes the first and last non-NaN rows instead.
+ * windows after a listing. `LocalProvider.stored()` is used the same way; without either the
+ * engine takes the first and last non-NaN rows instead.
  */
 export interface FieldExtentSource extends FieldSource {
   dataRange(instrument: string, field: string): { first: number; last: number } | undefined;
@@ -39,6 +40,25 @@ export const QLIB_CONVENTIONAL_FIELDS: readonly string[] = Object.freeze([
 
 function hasExtent(source: FieldSource): source is FieldExtentSource {
   return typeof (source as Partial<FieldExtentSource>).dataRange === 'function';
+}
+
+/** `LocalProvider.stored()`: the `.bin` column as stored (start index and values), or null. */
+interface StoredColumnSource extends FieldSource {
+  stored(instrument: string, field: string): { startIdx: number; values: { length: number } } | null;
+}
+
+function hasStored(source: FieldSource): source is StoredColumnSource {
+  return typeof (source as Partial<StoredColumnSource>).stored === 'function';
+}
+
+/** The stored span of a field, from `dataRange()` or `stored()`; undefined when the source cannot tell. */
+function storedSpan(source: FieldSource, instrument: string, field: string): { first: number; last: number } | null | undefined {
+  if (hasExtent(source)) return source.dataRange(instrument, field) ?? null;
+  if (hasStored(source)) {
+    const st = source.stored(instrument, field);
+    return st && st.values.length > 0 ? { first: st.startIdx, last: st.startIdx + st.values.length - 1 } : null;
+  }
+  return undefined;
 }
 
 export interface EvaluateManyOptions extends ExprOptions {
@@ -168,10 +188,10 @@ class LeafStore {
       if (this.float32) for (let i = 0; i < values.length; i++) values[i] = Math.fround(values[i]);
       let first: number;
       let last: number;
-      const range = hasExtent(this.source) ? this.source.dataRange(instrument, field) : undefined;
-      if (hasExtent(this.source)) {
-        first = range ? range.first : Infinity;
-        last = range ? range.last : -Infinity;
+      const span = fields.has(field) ? storedSpan(this.source, instrument, field) : null;
+      if (span !== undefined) {
+        first = span ? span.first : Infinity;
+        last = span ? span.last : -Infinity;
       } else {
         let i = 0;
         while (i < values.length && values[i] !== values[i]) i++;
