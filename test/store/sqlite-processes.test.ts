@@ -34,6 +34,47 @@ function runChild(args: string[]): Promise<unknown> {
 const startAt = (): string => String(Date.now() + 3000);
 
 describe('SQLite store across processes', () => {
+  it('a SIGKILLed worker\'s task is reclaimed after its lease and the dead worker is fenced out', async () => {
+    const db = join(dir, 'kill.db');
+    const setup = new SqliteTaskStore(db);
+    const { ids } = await setup.createTasks('p', [{ job: 'long' }]);
+    await setup.close();
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, 'hang', db, 'p', '0', 'doomed', '300'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('\n')) resolve(out.trim());
+      });
+      child.on('error', reject);
+    });
+    const { lease } = JSON.parse(line) as { lease: { taskId: string; token: string; worker: string } };
+    assert.equal(lease.taskId, ids[0]);
+    child.kill('SIGKILL');
+    assert.equal(await exited, 'SIGKILL');
+    const store = new SqliteTaskStore(db);
+    try {
+      assert.equal((await store.get('p', ids[0]!))?.status, 'running', 'the killed worker left it running');
+      const deadline = Date.now() + 15_000;
+      let retaken = await store.claim('p', { worker: 'rescuer', leaseMs: 60_000 });
+      while (retaken === null && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        retaken = await store.claim('p', { worker: 'rescuer', leaseMs: 60_000 });
+      }
+      assert.ok(retaken, 'reclaimed after the lease ran out');
+      assert.equal(retaken.task._id, ids[0]);
+      assert.equal(retaken.lease.attempt, 2);
+      assert.equal(retaken.task.lastError?.code, 'LEASE_EXPIRED');
+      assert.equal(retaken.task.lastError?.worker, 'doomed');
+      await assert.rejects(store.commit('p', { ...retaken.lease, token: lease.token, worker: 'doomed', attempt: 1, expiresAt: '' }, 'zombie'), (e: { code?: string }) => e.code === 'LEASE_LOST');
+      await store.commit('p', retaken.lease, 'rescued');
+      assert.equal((await store.get('p', ids[0]!))?.res, 'rescued');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('concurrent creators with overlapping batches: no duplicates, same ids', async () => {
     const db = join(dir, 'create.db');
     new SqliteTaskStore(db).close();
