@@ -99,7 +99,6 @@ export class XGBModel implements Model {
         hint: 'fix the valid dates, or remove the valid segment to train without early stopping',
       });
     }
-    this.freeBooster();
     let dtrain: NativeHandle | null = null;
     let dvalid: NativeHandle | null = null;
     let booster: NativeHandle | null = null;
@@ -302,7 +301,9 @@ export class XGBModel implements Model {
     return this.lib;
   }
 
+  /** Replaces the booster only once a new one is complete, so a failed fit keeps the old model. */
   private setBooster(handle: NativeHandle): void {
+    this.freeBooster();
     this.booster = handle;
     boosterRegistry.register(this, { lib: this.native(), handle }, this.token);
   }
