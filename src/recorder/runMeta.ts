@@ -84,7 +84,7 @@ export function readRunMeta(runDir: string, runId: string, experimentId: string)
   try {
     text = readFileSync(join(runDir, META_FILE), 'utf8');
   } catch (e) {
-    throw corrupt(runDir, (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'meta.yaml is missing' : 'meta.yaml is unreadable', e);
+    throw corrupt(runDir, (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'meta.yaml is missing (a run being created has none for a moment)' : 'meta.yaml is unreadable', e);
   }
   let d: Record<string, unknown>;
   try {
