@@ -24,54 +24,49 @@ function arithmeticDtype(ops: Operand[]): DType {
 }
 
 /**
- * One loop per operator (rather than a per-element callback) so V8 inlines the arithmetic: a
- * missing array operand means the scalar is used.
+ * One loop per operator (rather than a per-element callback) so V8 inlines the arithmetic. Scalar
+ * operands are broadcast into an array first, which keeps every loop monomorphic (array, array).
  */
-type PairLoop = (av: Float64Array | undefined, as: number, bv: Float64Array | undefined, bs: number, out: Float64Array) => void;
+type PairLoop = (a: Float64Array, b: Float64Array, out: Float64Array) => void;
 
 const PAIR_LOOPS: Record<string, PairLoop> = {
-  Add: (av, as, bv, bs, out) => { for (let i = 0; i < out.length; i++) out[i] = (av ? av[i] : as) + (bv ? bv[i] : bs); },
-  Sub: (av, as, bv, bs, out) => { for (let i = 0; i < out.length; i++) out[i] = (av ? av[i] : as) - (bv ? bv[i] : bs); },
-  Mul: (av, as, bv, bs, out) => { for (let i = 0; i < out.length; i++) out[i] = (av ? av[i] : as) * (bv ? bv[i] : bs); },
-  Div: (av, as, bv, bs, out) => { for (let i = 0; i < out.length; i++) out[i] = (av ? av[i] : as) / (bv ? bv[i] : bs); },
+  Add: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] + b[i]; },
+  Sub: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] - b[i]; },
+  Mul: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] * b[i]; },
+  Div: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] / b[i]; },
   // numpy: 1**nan == 1 (C pow); JS gives NaN.
-  Power: (av, as, bv, bs, out) => {
+  Power: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] === 1 ? 1 : Math.pow(a[i], b[i]); },
+  Greater: (a, b, out) => {
     for (let i = 0; i < out.length; i++) {
-      const x = av ? av[i] : as;
-      out[i] = x === 1 ? 1 : Math.pow(x, bv ? bv[i] : bs);
-    }
-  },
-  Greater: (av, as, bv, bs, out) => {
-    for (let i = 0; i < out.length; i++) {
-      const x = av ? av[i] : as;
-      const y = bv ? bv[i] : bs;
+      const x = a[i];
+      const y = b[i];
       out[i] = x !== x || y !== y ? NaN : x > y ? x : y;
     }
   },
-  Less: (av, as, bv, bs, out) => {
+  Less: (a, b, out) => {
     for (let i = 0; i < out.length; i++) {
-      const x = av ? av[i] : as;
-      const y = bv ? bv[i] : bs;
+      const x = a[i];
+      const y = b[i];
       out[i] = x !== x || y !== y ? NaN : x < y ? x : y;
     }
   },
-  Gt: (av, as, bv, bs, out) => { for (let i = 0; i < out.length; i++) out[i] = (av ? av[i] : as) > (bv ? bv[i] : bs) ? 1 : 0; },
-  Ge: (av, as, bv, bs, out) => { for (let i = 0; i < out.length; i++) out[i] = (av ? av[i] : as) >= (bv ? bv[i] : bs) ? 1 : 0; },
-  Lt: (av, as, bv, bs, out) => { for (let i = 0; i < out.length; i++) out[i] = (av ? av[i] : as) < (bv ? bv[i] : bs) ? 1 : 0; },
-  Le: (av, as, bv, bs, out) => { for (let i = 0; i < out.length; i++) out[i] = (av ? av[i] : as) <= (bv ? bv[i] : bs) ? 1 : 0; },
-  Eq: (av, as, bv, bs, out) => { for (let i = 0; i < out.length; i++) out[i] = (av ? av[i] : as) === (bv ? bv[i] : bs) ? 1 : 0; },
-  Ne: (av, as, bv, bs, out) => { for (let i = 0; i < out.length; i++) out[i] = (av ? av[i] : as) !== (bv ? bv[i] : bs) ? 1 : 0; },
-  And: (av, as, bv, bs, out) => {
+  Gt: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] > b[i] ? 1 : 0; },
+  Ge: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] >= b[i] ? 1 : 0; },
+  Lt: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] < b[i] ? 1 : 0; },
+  Le: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] <= b[i] ? 1 : 0; },
+  Eq: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] === b[i] ? 1 : 0; },
+  Ne: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] !== b[i] ? 1 : 0; },
+  And: (a, b, out) => {
     for (let i = 0; i < out.length; i++) {
-      const x = av ? av[i] : as;
-      const y = bv ? bv[i] : bs;
+      const x = a[i];
+      const y = b[i];
       out[i] = x !== x || y !== y ? NaN : x !== 0 && y !== 0 ? 1 : 0;
     }
   },
-  Or: (av, as, bv, bs, out) => {
+  Or: (a, b, out) => {
     for (let i = 0; i < out.length; i++) {
-      const x = av ? av[i] : as;
-      const y = bv ? bv[i] : bs;
+      const x = a[i];
+      const y = b[i];
       out[i] = x !== x || y !== y ? NaN : x !== 0 || y !== 0 ? 1 : 0;
     }
   },
@@ -88,11 +83,9 @@ export function applyPair(op: string, a: Operand, b: Operand): Series {
   const dtype: DType = BOOL_RESULT.has(op) ? 'bool' : arithmeticDtype([a, b]);
   const round = dtype === 'f32';
   const out = new Float64Array(n);
-  const av = isSeries(a) ? alignTo(a, lo, hi) : undefined;
-  const bv = isSeries(b) ? alignTo(b, lo, hi) : undefined;
-  const as = isSeries(a) ? 0 : round ? fround(a) : a;
-  const bs = isSeries(b) ? 0 : round ? fround(b) : b;
-  PAIR_LOOPS[op](av, as, bv, bs, out);
+  const av = isSeries(a) ? alignTo(a, lo, hi) : new Float64Array(n).fill(round ? fround(a) : a);
+  const bv = isSeries(b) ? alignTo(b, lo, hi) : new Float64Array(n).fill(round ? fround(b) : b);
+  PAIR_LOOPS[op](av, bv, out);
   if (round) for (let i = 0; i < n; i++) out[i] = fround(out[i]);
   return { lo, values: out, dtype };
 }
@@ -166,9 +159,24 @@ export function applyDelta(x: Series, N: number): Series {
   return { lo: x.lo, values: out, dtype: x.dtype === 'bool' ? 'f64' : x.dtype };
 }
 
+/**
+ * Rolling std per (input array, N), shared between `Std` nodes and the Rsquare/Corr masks (Alpha158
+ * asks for std($close, N) three times per N). Keyed by array identity: evaluated series are never
+ * mutated after they are computed. Callers must not mutate the result.
+ */
+const stdMemo = new WeakMap<Float64Array, Map<number, Float64Array>>();
+
+function sharedStd(x: Float64Array, N: number): Float64Array {
+  let perN = stdMemo.get(x);
+  if (!perN) stdMemo.set(x, (perN = new Map()));
+  let std = perN.get(N);
+  if (!std) perN.set(N, (std = rollingStd(x, N)));
+  return std;
+}
+
 /** Rows where `|rolling std| <= 2e-5` (`np.isclose(std, 0, atol=2e-05)`); qlib forces those to NaN. */
 function maskFlatWindows(out: Float64Array, x: Float64Array, N: number): void {
-  const std = rollingStd(x, N);
+  const std = sharedStd(x, N);
   for (let i = 0; i < out.length; i++) if (Math.abs(std[i]) <= 2e-5) out[i] = NaN;
 }
 
@@ -197,7 +205,7 @@ export function applyRolling(op: string, x: Series, args: ExprNode[], opts: Reso
     case 'Mean': out = rollingMean(v, N); break;
     case 'Sum': out = rollingSum(v, N); break;
     case 'Count': out = rollingCount(v, N); break;
-    case 'Std': out = rollingStd(v, N); break;
+    case 'Std': out = sharedStd(v, N); break;
     case 'Var': out = rollingVar(v, N); break;
     case 'Skew': out = rollingSkew(v, N); break;
     case 'Kurt': out = rollingKurt(v, N); break;
