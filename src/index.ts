@@ -62,3 +62,5 @@ export { emptyStats } from './run/types.ts';
 export type { TaskContext, TaskFn, TaskFnSpec, TaskOutcome, RunEvent, RunStats, RunTaskOptions, RunLogger } from './run/types.ts';
 // Experiment recorder (src/recorder/): qlib's R over MLflow's file-store layout.
 export * from './recorder/index.ts';
+// Models (src/model/): LinearModel (Gram kernel, OpenBLAS via koffi), XGBModel (libxgboost via koffi), registry.
+export * from './model/index.ts';

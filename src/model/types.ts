@@ -54,7 +54,7 @@ export interface Model {
   fit(dataset: ModelDataset, options?: FitOptions): this;
   /** Scores for a segment name (default `test`) or a `[start, end]` range. Throws MODEL_NOT_FITTED before fit. */
   predict(dataset: ModelDataset, segment?: string | SegmentRange): PredictionPanel;
-  /** The manifest (model.json contents). XGBModel embeds its tree model under `state.xgboost_json`. */
+  /** The manifest (model.json contents). XGBModel embeds its XGBoost JSON model as text under `state.xgboost_json`. */
   toJSON(): ModelManifest;
   /** Writes `dir/model.json` (and model-specific files) atomically; creates `dir`. */
   save(dir: string): void;

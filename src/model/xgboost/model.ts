@@ -240,10 +240,12 @@ export class XGBModel implements Model {
     };
   }
 
-  /** The manifest with XGBoost's JSON model embedded under `state.xgboost_json`. */
+  /**
+   * The manifest with XGBoost's JSON model embedded as text under `state.xgboost_json` (text, not a
+   * parsed object: XGBoost's parser tells `1.0` from `1`, which a JSON.parse round trip loses).
+   */
   toJSON(): ModelManifest {
-    const json = JSON.parse(new TextDecoder().decode(this.xgboostModelJson())) as unknown;
-    return this.manifest({ xgboost_json: json });
+    return this.manifest({ xgboost_json: new TextDecoder().decode(this.xgboostModelJson()) });
   }
 
   /** Writes `dir/xgboost_model.json` (XGBoost's format) and `dir/model.json` (manifest), each atomically. */
@@ -268,7 +270,7 @@ export class XGBModel implements Model {
     let bytes: Uint8Array;
     const embedded = manifest.state['xgboost_json'];
     const file = manifest.state['xgboost_model'];
-    if (embedded !== undefined) bytes = new TextEncoder().encode(JSON.stringify(embedded));
+    if (typeof embedded === 'string') bytes = new TextEncoder().encode(embedded);
     else if (typeof file === 'string' && dir !== null && existsSync(join(dir, file))) bytes = readFileSync(join(dir, file));
     else throw new ModelError('MODEL_FILE', 'the XGBoost model file is missing', { path: `${where}.state.xgboost_model`, hint: `expected ${dir ? join(dir, String(file)) : 'state.xgboost_json'}` });
     const best = manifest.state['best_iteration'];
