@@ -92,6 +92,8 @@ export interface CrashSummary {
   overlaps: number;
   leaseLost: number;
   elapsedMs: number;
+  /** Worker log lines saying the store was unreachable / reachable again (one pair per outage). */
+  reconnectLines: string[];
 }
 
 export async function runCrashScenario(s: CrashScenario): Promise<CrashSummary> {
@@ -135,7 +137,9 @@ export async function runCrashScenario(s: CrashScenario): Promise<CrashSummary> 
       await w.exited;
       s.log?.(`kill ${w.id} at ${Date.now() - t0} ms, done ${counts.done ?? 0}`);
       spawnSlot(w.slot);
-    } else if (!killPhase && !disrupted && busy.length > 0) {
+    } else if (!killPhase && !disrupted && busy.length === workers.length) {
+      // Every worker is past start-up: a worker *starting* during an outage fails fast with
+      // STORE_UNREACHABLE (exit 2) by design, and its supervisor restarts it.
       disrupted = true;
       await s.disrupt!({ workers: workers.filter((w) => alive.has(w)) });
     }
@@ -213,5 +217,6 @@ export async function runCrashScenario(s: CrashScenario): Promise<CrashSummary> 
     assert.ok((doneEvents.get(taskId) ?? 0) <= 1, `task ${taskId}: committed ${doneEvents.get(taskId)} times (a stale commit was accepted)`);
   }
   assert.ok(kills.size >= Math.min(2, s.maxKills), `only ${kills.size} kills: the test did not exercise crashes`);
-  return { processes: all.length, kills: kills.size, rerun, overlaps, leaseLost: leaseLost.size, elapsedMs };
+  const reconnectLines = all.flatMap((w) => w.stderr().split('\n').filter((l) => /unreachable during|reachable again/.test(l)).map((l) => `${w.id}: ${l}`));
+  return { processes: all.length, kills: kills.size, rerun, overlaps, leaseLost: leaseLost.size, elapsedMs, reconnectLines };
 }

@@ -61,6 +61,11 @@ export interface StartOptions {
   extraArgs?: string[];
   /** Prefix for the command (e.g. `['ip', 'netns', 'exec', 'ns1']`). */
   wrap?: string[];
+  /**
+   * Also listen on this Unix socket and wait on it (a socket file is reachable from every network
+   * namespace, so a test can reach a server whose TCP address exists only inside one).
+   */
+  unixSocket?: string;
 }
 
 /** Starts a private FerretDB and waits (≤ 30 s) until it accepts connections. */
@@ -78,6 +83,7 @@ export async function startFerretDB(opts: StartOptions = {}): Promise<MongoTestS
     `--debug-addr=127.0.0.1:${debugPort}`,
     '--telemetry=disable',
     '--log-level=error',
+    ...(opts.unixSocket ? [`--listen-unix=${opts.unixSocket}`] : []),
     ...(opts.extraArgs ?? []),
   ];
   const wrap = opts.wrap ?? [];
@@ -99,7 +105,8 @@ export async function startFerretDB(opts: StartOptions = {}): Promise<MongoTestS
     rmSync(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 30_000;
-  while (!(await canConnect(host, port))) {
+  const ready = (): Promise<boolean> => (opts.unixSocket ? canConnectUnix(opts.unixSocket) : canConnect(host, port));
+  while (!(await ready())) {
     if (child.exitCode !== null) {
       await stop();
       throw new Error(`FerretDB exited with ${child.exitCode}: ${stderr}`);
@@ -111,6 +118,22 @@ export async function startFerretDB(opts: StartOptions = {}): Promise<MongoTestS
     await new Promise((r) => setTimeout(r, 100));
   }
   return { url: `mongodb://${host}:${port}/`, host, port, stop };
+}
+
+function canConnectUnix(path: string): Promise<boolean> {
+  return new Promise((ok) => {
+    const sock = connect({ path });
+    sock.once('connect', () => {
+      sock.destroy();
+      ok(true);
+    });
+    sock.once('error', () => ok(false));
+  });
+}
+
+/** A `mongodb://` URL for a Unix socket path (percent-encoded, as the driver wants it). */
+export function unixSocketUrl(path: string, database: string): string {
+  return `mongodb://${encodeURIComponent(path)}/${database}`;
 }
 
 /** The server the MongoDB tests run against; see the module comment. */

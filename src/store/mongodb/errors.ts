@@ -1,4 +1,4 @@
-import { MongoError, MongoServerError } from 'mongodb';
+import { MongoError, MongoNetworkError, MongoServerError, MongoServerSelectionError } from 'mongodb';
 import { QtaskError, StoreError } from '../../errors.ts';
 
 // Server error codes (MongoDB's, which FerretDB reuses).
@@ -8,11 +8,10 @@ const NAMESPACE_CODES = new Set([73 /* InvalidNamespace */]);
 /** True for failures that a later retry may get past (server down, network cut, election). */
 export function isConnectionFailure(e: unknown): boolean {
   if (!(e instanceof MongoError)) return false;
+  // MongoNetworkError covers timeouts and pools cleared by the monitor ("interrupted due to server monitor timeout").
+  if (e instanceof MongoNetworkError || e instanceof MongoServerSelectionError) return true;
   const name = e.name;
   return (
-    name === 'MongoServerSelectionError' ||
-    name === 'MongoNetworkError' ||
-    name === 'MongoNetworkTimeoutError' ||
     name === 'MongoTopologyClosedError' ||
     name === 'MongoNotConnectedError' ||
     e.hasErrorLabel('RetryableWriteError') ||
