@@ -128,6 +128,13 @@ const CASES: BadCase[] = [
     check: (e) => assert.equal(readFileSync(e.file('not-a-dir'), 'utf8'), FILES['not-a-dir']),
   },
   {
+    // Tests run as root, where chmod cannot make a directory unwritable; /proc refuses new files to everyone.
+    name: 'store in a directory nobody can write (/proc)',
+    args: () => ['--store', 'sqlite:/proc/qtask-bad-input.db', 'stat'],
+    expect: 'STORE_OPEN',
+    check: () => assert.equal(existsSync('/proc/qtask-bad-input.db'), false),
+  },
+  {
     name: 'corrupt database file',
     args: (e) => ['--store', `sqlite:${e.file('corrupt.db')}`, 'stat'],
     expect: 'STORE_CORRUPT',
