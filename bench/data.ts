@@ -184,13 +184,13 @@ async function main(): Promise<void> {
     const s = (x: number) => `${x.toFixed(2)} s`;
     console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}; runs per qtask/polars row: ${runs} (median)`);
     console.log('');
-    console.log('| engine | task | rows × cols | time | peak RSS | vs qtask |');
+    console.log('| engine | task | rows × cols | time | peak RSS | qtask speed-up (their time ÷ qtask time) |');
     console.log('|---|---|---:|---:|---:|---:|');
-    console.log(`| qtask | Alpha158 + LABEL0 | ${q158.rows} × ${q158.cols} | ${s(q158.seconds)} | ${mb(q158.peak_rss_mb)} | 1.0x |`);
+    console.log(`| qtask | Alpha158 + LABEL0 | ${q158.rows} × ${q158.cols} | ${s(q158.seconds)} | ${mb(q158.peak_rss_mb)} | – |`);
     if (typeof qlib === 'string') console.log(`| qlib 0.9.7 Alpha158 handler | Alpha158 + LABEL0 | ${qlib} | | | |`);
-    else console.log(`| qlib ${'0.9.7'} Alpha158 handler | Alpha158 + LABEL0 | ${qlib.rows} × ${qlib.cols} | ${s(qlib.seconds)} (+${s(qlib.init_seconds)} import/init) | ${mb(qlib.peak_rss_mb)} | qtask ${(qlib.seconds / q158.seconds).toFixed(1)}x faster |`);
-    console.log(`| qtask | first 20 features | ${q20.rows} × ${q20.cols} | ${s(q20.seconds)} | ${mb(q20.peak_rss_mb)} | 1.0x |`);
-    console.log(`| nodejs-polars 0.24.1 lazy | first 20 features | ${p20.rows} × ${p20.cols} | ${s(p20.seconds)} (+${s(p20.load_seconds ?? 0)} building the frame) | ${mb(p20.peak_rss_mb)} | qtask ${(p20.seconds / q20.seconds).toFixed(2)}x (query only), ${((p20.seconds + (p20.load_seconds ?? 0)) / q20.seconds).toFixed(2)}x (with load) |`);
+    else console.log(`| qlib ${'0.9.7'} Alpha158 handler | Alpha158 + LABEL0 | ${qlib.rows} × ${qlib.cols} | ${s(qlib.seconds)} (+${s(qlib.init_seconds)} import/init) | ${mb(qlib.peak_rss_mb)} | ${(qlib.seconds / q158.seconds).toFixed(1)}x |`);
+    console.log(`| qtask | first 20 features | ${q20.rows} × ${q20.cols} | ${s(q20.seconds)} | ${mb(q20.peak_rss_mb)} | – |`);
+    console.log(`| nodejs-polars 0.24.1 lazy | first 20 features | ${p20.rows} × ${p20.cols} | ${s(p20.seconds)} (+${s(p20.load_seconds ?? 0)} building the frame) | ${mb(p20.peak_rss_mb)} | ${(p20.seconds / q20.seconds).toFixed(2)}x (query only), ${((p20.seconds + (p20.load_seconds ?? 0)) / q20.seconds).toFixed(2)}x (incl. building the frame) |`);
     const rel = Math.abs((q20.check ?? 0) - (p20.check ?? 0)) / Math.abs(q20.check ?? 1);
     console.log('');
     console.log(`cross-check first 20: sum of finite values qtask ${q20.check?.toExponential(9)} vs polars ${p20.check?.toExponential(9)} (rel diff ${rel.toExponential(1)}); rows ${q20.rows} vs ${p20.rows}`);
