@@ -1,8 +1,9 @@
+import { StoreError, ValidationError } from '../errors.ts';
 import type { JsonValue, TaskDef, TaskDocument, TaskStatus } from '../task/types.ts';
 import { assertPoolName } from './pool.ts';
 import { claim } from './sqlite/claim.ts';
 import { commit } from './sqlite/commit.ts';
-import { createTasks, validateDefs } from './sqlite/create.ts';
+import { createTasks, validateDefs, validatePriority } from './sqlite/create.ts';
 import { fail } from './sqlite/fail.ts';
 import { heartbeat } from './sqlite/heartbeat.ts';
 import { find, get, listPools, stat } from './sqlite/read.ts';
@@ -12,7 +13,6 @@ import type { Conn } from './sqlite/rows.ts';
 import { openDatabase, StatementCache } from './sqlite/schema.ts';
 import type { OpenOptions, SqliteDatabase } from './sqlite/schema.ts';
 import { remove, replaceTask, setPriority, setStatus } from './sqlite/update.ts';
-import { validatePriority } from './sqlite/create.ts';
 import type {
   ClaimedTask,
   ClaimOptions,
@@ -24,8 +24,7 @@ import type {
   TaskFilter,
   TaskStore,
 } from './types.ts';
-import { assertLease, assertPositiveInt, assertPositiveMs, assertSettableStatus, assertStatus } from './validate.ts';
-import { ValidationError } from '../errors.ts';
+import { assertLease, assertPositiveInt, assertPositiveMs, assertSettableStatus } from './validate.ts';
 
 /**
  * The SQLite TaskStore: one `tasks` table for all pools, better-sqlite3 (synchronous, so every
@@ -50,19 +49,27 @@ export class SqliteTaskStore implements TaskStore {
     return this.#conn.db;
   }
 
+  /** The connection, or `StoreError` `STORE_CLOSED` after `close()`. */
+  get #c(): Conn {
+    if (this.#closed) {
+      throw new StoreError('STORE_CLOSED', `store ${this.url} is closed`, { hint: 'open a new store with openStore(url)' });
+    }
+    return this.#conn;
+  }
+
   async listPools(): Promise<string[]> {
-    return listPools(this.#conn);
+    return listPools(this.#c);
   }
 
   async createTasks(pool: string, defs: TaskDef[], opts: { dryRun?: boolean; priority?: number } = {}): Promise<CreateTasksResult> {
     assertPoolName(pool);
-    return createTasks(this.#conn, pool, defs, opts);
+    return createTasks(this.#c, pool, defs, opts);
   }
 
   async replaceTask(pool: string, id: string, def: TaskDef): Promise<void> {
     assertPoolName(pool);
     validateDefs([def], 'def');
-    replaceTask(this.#conn, pool, id, def);
+    replaceTask(this.#c, pool, id, def);
   }
 
   async find(pool: string, filter?: TaskFilter, opts?: FindOptions): Promise<TaskDocument[]> {
@@ -70,12 +77,12 @@ export class SqliteTaskStore implements TaskStore {
     if (opts?.limit !== undefined && (!Number.isInteger(opts.limit) || opts.limit < 0)) {
       throw new ValidationError([{ path: 'limit', message: `must be a non-negative integer, got ${JSON.stringify(opts.limit)}` }]);
     }
-    return find(this.#conn, pool, filter, opts);
+    return find(this.#c, pool, filter, opts);
   }
 
   async get(pool: string, id: string): Promise<TaskDocument | null> {
     assertPoolName(pool);
-    return get(this.#conn, pool, id);
+    return get(this.#c, pool, id);
   }
 
   async claim(pool: string, opts: ClaimOptions): Promise<ClaimedTask | null> {
@@ -88,7 +95,10 @@ export class SqliteTaskStore implements TaskStore {
     if (typeof opts.worker !== 'string' || opts.worker === '') {
       throw new ValidationError([{ path: 'worker', message: 'a worker id is required' }]);
     }
-    return claim(this.#conn, pool, {
+    if (opts.excludeIds !== undefined && (!Array.isArray(opts.excludeIds) || !opts.excludeIds.every((id) => typeof id === 'string'))) {
+      throw new ValidationError([{ path: 'excludeIds', message: 'must be a list of task ids' }]);
+    }
+    return claim(this.#c, pool, {
       status,
       worker: opts.worker,
       leaseMs: opts.leaseMs,
@@ -102,14 +112,14 @@ export class SqliteTaskStore implements TaskStore {
     assertPoolName(pool);
     assertLease(lease);
     assertPositiveMs(leaseMs, 'leaseMs');
-    return heartbeat(this.#conn, pool, lease, leaseMs);
+    return heartbeat(this.#c, pool, lease, leaseMs);
   }
 
   async commit(pool: string, lease: Lease, res: JsonValue, status: TaskStatus = 'done'): Promise<void> {
     assertPoolName(pool);
     assertLease(lease);
     assertSettableStatus(status);
-    commit(this.#conn, pool, lease, res, status);
+    commit(this.#c, pool, lease, res, status);
   }
 
   async release(pool: string, lease: Lease, opts: ReleaseOptions = {}): Promise<void> {
@@ -117,33 +127,32 @@ export class SqliteTaskStore implements TaskStore {
     assertLease(lease);
     const status = opts.status ?? 'waiting';
     assertSettableStatus(status);
-    release(this.#conn, pool, lease, status, opts.error);
+    release(this.#c, pool, lease, status, opts.error);
   }
 
   async fail(pool: string, lease: Lease, error: { message: string; code: string }): Promise<void> {
     assertPoolName(pool);
     assertLease(lease);
-    fail(this.#conn, pool, lease, error);
+    fail(this.#c, pool, lease, error);
   }
 
   async reclaimExpired(pool: string, opts: { maxAttempts?: number } = {}): Promise<number> {
     assertPoolName(pool);
     const maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     assertPositiveInt(maxAttempts, 'maxAttempts');
-    return reclaimExpired(this.#conn, pool, maxAttempts);
+    return reclaimExpired(this.#c, pool, maxAttempts);
   }
 
   async setStatus(pool: string, filter: TaskFilter, status: TaskStatus): Promise<number> {
     assertPoolName(pool);
-    assertStatus(status);
     assertSettableStatus(status);
-    return setStatus(this.#conn, pool, filter, status);
+    return setStatus(this.#c, pool, filter, status);
   }
 
   async setPriority(pool: string, id: string, priority: number): Promise<void> {
     assertPoolName(pool);
     validatePriority(priority);
-    setPriority(this.#conn, pool, id, priority);
+    setPriority(this.#c, pool, id, priority);
   }
 
   async remove(pool: string, filter: TaskFilter): Promise<number> {
@@ -151,12 +160,12 @@ export class SqliteTaskStore implements TaskStore {
     if (filter === undefined || filter === null) {
       throw new ValidationError([{ path: 'filter', message: 'remove needs a filter' }], { hint: 'pass {} explicitly to remove every task in the pool' });
     }
-    return remove(this.#conn, pool, filter);
+    return remove(this.#c, pool, filter);
   }
 
   async stat(pool: string, filter?: TaskFilter): Promise<StatusCounts> {
     assertPoolName(pool);
-    return stat(this.#conn, pool, filter);
+    return stat(this.#c, pool, filter);
   }
 
   async close(): Promise<void> {

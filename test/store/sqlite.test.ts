@@ -29,6 +29,14 @@ describe('SQLite store specifics', () => {
     }
   });
 
+  it('a closed store refuses work with STORE_CLOSED; closing twice is fine', async () => {
+    const store = new SqliteTaskStore(':memory:');
+    await store.close();
+    await store.close();
+    await assert.rejects(store.find('p'), (e: { code?: string }) => e.code === 'STORE_CLOSED');
+    await assert.rejects(store.claim('p', { worker: 'w', leaseMs: 1000 }), (e: { code?: string }) => e.code === 'STORE_CLOSED');
+  });
+
   it('persists across reopen', async () => {
     const file = join(dir, 'reopen.db');
     const s1 = await openStore(`sqlite:${file}`);
