@@ -76,10 +76,11 @@ export const R = {
     try {
       result = await scope.run({ store, recorder }, () => fn(recorder));
     } catch (e) {
-      recorder.end('FAILED');
+      if (recorder.isOpen) recorder.end('FAILED');
       throw e;
     }
-    recorder.end('FINISHED');
+    // A body that ended the run itself (e.g. as KILLED) keeps its status.
+    if (recorder.isOpen) recorder.end('FINISHED');
     return result;
   },
 

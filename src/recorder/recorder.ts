@@ -81,6 +81,7 @@ export class Recorder implements OpenRun {
   readonly runDir: string;
   private readonly staleAfterMs: number;
   private readonly fsync: boolean;
+  private openHere = false;
 
   /** @internal Use `ExperimentStore.start` / `getRecorder`. */
   constructor(runDir: string, id: string, experimentId: string, opts: RecorderOptions) {
@@ -326,8 +327,14 @@ export class Recorder implements OpenRun {
     });
   }
 
+  /** True from `ExperimentStore.start` until `end()`, in the process that started the run. */
+  get isOpen(): boolean {
+    return this.openHere;
+  }
+
   /** Ends the run (qlib's `end_run`): rewrites meta.yaml with the status and end time. Default FINISHED. */
   end(status: RunStatus = 'FINISHED'): void {
+    this.openHere = false;
     unregisterOpenRun(this);
     writeRunMeta(this.runDir, { ...this.meta(), status, endTime: Date.now() }, this.fsync);
   }
@@ -349,6 +356,7 @@ export class Recorder implements OpenRun {
 
   /** @internal */
   markOpen(): void {
+    this.openHere = true;
     registerOpenRun(this);
   }
 }

@@ -213,6 +213,11 @@ test('R: start scope ends FINISHED / FAILED on throw; per-scope active recorder;
     /boom/,
   );
   assert.equal(R.getRecorder({ uri: root, recorderId: failedId }).info().status, 'FAILED');
+  const killedId = await R.start({ uri: root, experimentName: 'rexp' }, (rec) => {
+    rec.end('KILLED');
+    return rec.id;
+  });
+  assert.equal(R.getRecorder({ uri: root, recorderId: killedId }).info().status, 'KILLED', 'a status set inside the scope is kept');
 
   // Two concurrent scopes in one process each log to their own run (qlib's R was process-global, W22).
   const ids = await Promise.all(
@@ -230,10 +235,10 @@ test('R: start scope ends FINISHED / FAILED on throw; per-scope active recorder;
     assert.deepEqual(R.getRecorder({ uri: root, recorderId: rid }).getMetricHistory('k').map((p) => p.value), [i + 1, i + 1, i + 1]);
   }
   const listed = R.listRecorders('rexp', undefined, { uri: root });
-  assert.equal(listed.recorders.length, 4);
+  assert.equal(listed.recorders.length, 5);
   assert.ok(R.listExperiments({ uri: root }).experiments.some((e) => e.name === 'rexp'));
   R.deleteRecorder(id, { uri: root });
-  assert.equal(R.listRecorders('rexp', undefined, { uri: root }).recorders.length, 3);
+  assert.equal(R.listRecorders('rexp', undefined, { uri: root }).recorders.length, 4);
 });
 
 test('resolveMlrunsUri: option > exp_manager.uri > QTASK_MLRUNS > ./mlruns; file: URIs; other schemes refused', () => {
