@@ -102,6 +102,9 @@ const QUERY_TABLE: [TaskFilter, string][] = [
   [{ 'def.matrix': [1, 2] }, 'd'],
   [{ 'def.matrix': [2, 1] }, ''],
   [{ 'def.matrix': { $elemMatch: { $elemMatch: { $gt: 3 } } } }, 'd'],
+  [{ 'def.matrix.1': [3, 4] }, 'd'],
+  [{ 'def.matrix.1': 3 }, ''], // an indexed array element is compared whole
+  [{ 'def.matrix.1': { $size: 2 } }, 'd'],
   [{ 'def.objs.k': { $elemMatch: { $gt: 1, $lt: 3 } } }, 'f'],
   [{ 'def.objs.k': 2 }, 'f'],
   [{ 'def.nested.a.b.c': { $gte: 5 } }, 'e'],

@@ -13,7 +13,16 @@ import type { CompareOp, Condition, FieldOp } from './parse.ts';
  * sensitive, as in BSON.
  */
 const MISSING: unique symbol = Symbol('missing');
-type Candidate = JsonValue | typeof MISSING;
+/**
+ * A value reached by an array index as the last path part (`a.0`): MongoDB compares it whole and
+ * does not look inside it when it is itself an array (`{"a.0": 1}` does not match `{a: [[1, 2]]}`).
+ */
+class Positional {
+  constructor(readonly value: JsonValue) {}
+}
+type Candidate = JsonValue | typeof MISSING | Positional;
+
+const valueOf = (c: Candidate): JsonValue | typeof MISSING => (c instanceof Positional ? c.value : c);
 
 export function matchesCondition(doc: unknown, cond: Condition): boolean {
   switch (cond.kind) {
@@ -40,7 +49,11 @@ function resolvePath(value: JsonValue, parts: string[], i: number): Candidate[] 
   if (Array.isArray(value)) {
     const out: Candidate[] = [];
     // A numeric part on an array is an index (and still a key of object elements).
-    if (/^\d+$/.test(key) && Number(key) < value.length) out.push(...resolvePath(value[Number(key)]!, parts, i + 1));
+    if (/^\d+$/.test(key) && Number(key) < value.length) {
+      const el = value[Number(key)]!;
+      if (i === parts.length - 1) out.push(new Positional(el));
+      else out.push(...resolvePath(el, parts, i + 1));
+    }
     for (const el of value) if (isObject(el)) out.push(...resolvePath(el, parts, i));
     return out.length > 0 ? out : [MISSING];
   }
@@ -74,13 +87,13 @@ function matchesOp(candidates: Candidate[], op: FieldOp): boolean {
       return candidates.some((c) => expandedTest(c, (v) => typeof v === 'string' && re.test(v)));
     }
     case 'size':
-      return candidates.some((c) => Array.isArray(c) && c.length === op.value);
+      return candidates.map(valueOf).some((c) => Array.isArray(c) && c.length === op.value);
     case 'not':
       return !op.ops.every((inner) => matchesOp(candidates, inner));
     case 'elemMatchOps':
-      return candidates.some((c) => Array.isArray(c) && c.some((el) => op.ops.every((inner) => matchesScalarOp(el, inner))));
+      return candidates.map(valueOf).some((c) => Array.isArray(c) && c.some((el) => op.ops.every((inner) => matchesScalarOp(el, inner))));
     case 'elemMatchDoc':
-      return candidates.some((c) => Array.isArray(c) && c.some((el) => isObject(el) && matchesCondition(el, op.cond)));
+      return candidates.map(valueOf).some((c) => Array.isArray(c) && c.some((el) => isObject(el) && matchesCondition(el, op.cond)));
   }
 }
 
@@ -111,6 +124,7 @@ function matchesScalarOp(el: JsonValue, op: FieldOp): boolean {
 
 /** A value test passes on the value itself or, when it is an array, on any element. */
 function expandedTest(c: Candidate, test: (v: JsonValue | typeof MISSING) => boolean): boolean {
+  if (c instanceof Positional) return test(c.value);
   if (test(c)) return true;
   return Array.isArray(c) && c.some((el) => test(el));
 }
