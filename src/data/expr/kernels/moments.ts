@@ -1,40 +1,13 @@
 /**
- * Sliding-window sum/mean/count/var/std/skew/kurt with pandas 1.5+ semantics for
- * `rolling(N, min_periods=1)`: NaN rows are skipped (they still occupy a row of the window), the
- * window at row t is the last `min(N, t+1)` rows, and a window whose valid values are all equal
- * gives exactly mean = that value, var = 0, skew = 0, kurt = -3 (pandas' "consecutive same value"
- * rule). Sums are Kahan-compensated like pandas'. `N = 0` means an expanding window.
+ * Sliding-window sum/mean/count/var/std/skew/kurt with pandas 3 semantics for
+ * `rolling(N, min_periods=1)`: NaN rows are skipped (they still occupy a row of the window) and the
+ * window at row t is the last `min(N, t+1)` rows. Sum and mean follow pandas' Kahan kernels,
+ * including its "consecutive same value" rule (an all-equal window gives exactly that value).
+ * `N = 0` means an expanding window.
  */
 
 function windowOf(n: number, N: number): number {
   return N === 0 ? n : N;
-}
-
-/** Kahan-compensated running sum with pandas' add/remove order. */
-class KahanSum {
-  sum = 0;
-  private comp = 0;
-  add(v: number): void {
-    const y = v - this.comp;
-    const t = this.sum + y;
-    this.comp = t - this.sum - y;
-    this.sum = t;
-  }
-  reset(): void {
-    this.sum = 0;
-    this.comp = 0;
-  }
-}
-
-/** Tracks the run of equal values among the valid values added so far (pandas never shortens it on removal). */
-class SameRun {
-  count = 0;
-  prev = NaN;
-  add(v: number): void {
-    if (v === this.prev) this.count++;
-    else this.count = 1;
-    this.prev = v;
-  }
 }
 
 export function rollingCount(x: Float64Array, N: number): Float64Array {
