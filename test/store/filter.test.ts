@@ -90,7 +90,12 @@ const fieldOp: fc.Arbitrary<JsonValue> = fc.oneof(
   leaf.map((v) => ({ $elemMatch: { a: v } })),
   fc.tuple(leaf, leaf).map(([v, w]) => ({ $elemMatch: { a: v, b: { $ne: w } } })),
 );
-const simpleFilter = fc.tuple(path, fieldOp).map(([p, op]) => ({ [`def.${p}`]: op }) as TaskFilter);
+const resPath = fc.constantFrom('res', 'res.a', 'res.0', 'res.a.b', 'res.b.a');
+const simpleFilter = fc.oneof(
+  fc.tuple(path, fieldOp).map(([p, op]) => ({ [`def.${p}`]: op }) as TaskFilter),
+  fc.tuple(path, fieldOp).map(([p, op]) => ({ [`def.${p}`]: op }) as TaskFilter),
+  fc.tuple(resPath, fieldOp).map(([p, op]) => ({ [p]: op }) as TaskFilter),
+);
 const filterArb: fc.Arbitrary<TaskFilter> = fc.oneof(
   simpleFilter,
   simpleFilter,
@@ -106,19 +111,29 @@ describe('SQL compiler and JS evaluator agree', () => {
     let pools = 0;
     try {
       await fc.assert(
-        fc.asyncProperty(fc.uniqueArray(doc, { minLength: 1, maxLength: 12, selector: (d) => JSON.stringify(d) }), fc.array(filterArb, { minLength: 1, maxLength: 8 }), async (docs, filters) => {
-          const pool = `p${pools++}`;
-          const defs = docs.map((d, i) => ({ ...d, i }) as TaskDef);
-          await store.createTasks(pool, defs);
-          const all = await store.find(pool, {});
-          for (const f of filters) {
-            const fromSql = (await store.find(pool, f)).map((d) => d.def['i']).sort();
-            const fromJs = all.filter((d) => matchesFilter(d, f)).map((d) => d.def['i']).sort();
-            assert.deepEqual(fromSql, fromJs, `filter ${JSON.stringify(f)} on ${JSON.stringify(defs)}`);
-            const counted = Object.values(await store.stat(pool, f)).reduce((a, b) => a + (b ?? 0), 0);
-            assert.equal(counted, fromJs.length, 'stat agrees');
-          }
-        }),
+        fc.asyncProperty(
+          fc.uniqueArray(doc, { minLength: 1, maxLength: 12, selector: (d) => JSON.stringify(d) }),
+          fc.array(fc.option(value, { nil: undefined }), { minLength: 12, maxLength: 12 }),
+          fc.array(filterArb, { minLength: 1, maxLength: 8 }),
+          async (docs, results, filters) => {
+            const pool = `p${pools++}`;
+            const defs = docs.map((d, i) => ({ ...d, i }) as TaskDef);
+            await store.createTasks(pool, defs);
+            // Some tasks get a result (any JSON, arrays included), so res.* paths are exercised too.
+            for (const r of results.slice(0, defs.length)) {
+              const c = await store.claim(pool, { worker: 'w', leaseMs: 60_000 });
+              if (r !== undefined) await store.commit(pool, c!.lease, r);
+            }
+            const all = await store.find(pool, {});
+            for (const f of filters) {
+              const fromSql = (await store.find(pool, f)).map((d) => d.def['i']).sort();
+              const fromJs = all.filter((d) => matchesFilter(d, f)).map((d) => d.def['i']).sort();
+              assert.deepEqual(fromSql, fromJs, `filter ${JSON.stringify(f)} on ${JSON.stringify(defs)}`);
+              const counted = Object.values(await store.stat(pool, f)).reduce((a, b) => a + (b ?? 0), 0);
+              assert.equal(counted, fromJs.length, 'stat agrees');
+            }
+          },
+        ),
         { numRuns: 300, seed: 20261125 },
       );
     } finally {
