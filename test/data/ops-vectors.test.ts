@@ -81,3 +81,24 @@ test('the float32 path differs from float64 where qlib does (10.2 is not a float
   assert.equal(f32[0], Math.fround(10.2));
   assert.notEqual(f32[0], 10.2);
 });
+
+test("Log of float32 follows numpy's SIMD float32 log bit for bit (not the correctly rounded value)", async () => {
+  const { npLogf } = await import('../../src/data/expr/kernels/npLogf.ts');
+  // (x, np.log(np.float32(x))) from numpy 2.4.6 on AVX-512; fround(Math.log(x)) differs by one ulp for each.
+  const pairs: [number, number][] = [
+    [27670636, 17.135883331298828], [33178680, 17.317419052124023], [35537324, 17.38609504699707],
+    [33100176, 17.31505012512207], [68933552, 18.048654556274414], [31299788, 17.259122848510742],
+  ];
+  for (const [x, want] of pairs) {
+    assert.equal(npLogf(x), want, `log(${x})`);
+    assert.notEqual(Math.fround(Math.log(x)), want, 'the case is one where correct rounding differs');
+  }
+  assert.equal(npLogf(1), 0);
+  assert.equal(npLogf(0), -Infinity);
+  assert.ok(Number.isNaN(npLogf(-1)));
+  assert.equal(npLogf(Infinity), Infinity);
+  // In expressions: float32 input uses it, float64 input (a rolling result) uses Math.log.
+  const src = new MemorySource(MemorySource.weekdays(2), { V: { v: [27670636, 27670636] } });
+  assert.equal(evaluate('Log($v)', { source: src, instrument: 'V', startIdx: 0, endIdx: 0 })[0], 17.135883331298828);
+  assert.equal(evaluate('Log(Mean($v,2))', { source: src, instrument: 'V', startIdx: 1, endIdx: 1 })[0], Math.fround(Math.log(27670636)));
+});

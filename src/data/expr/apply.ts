@@ -1,6 +1,7 @@
 /** Applies one operator to already-evaluated arguments, with numpy/pandas dtype and NaN rules. */
 import type { ExprNode } from './ast.ts';
 import { rollingMax, rollingMin, rollingIdxMax, rollingIdxMin } from './kernels/extrema.ts';
+import { npLogf } from './kernels/npLogf.ts';
 import { rollingCount, rollingKurt, rollingMean, rollingSkew, rollingStd, rollingSum, rollingVar } from './kernels/moments.ts';
 import { rollingMad, rollingMedian, rollingQuantile, rollingRank } from './kernels/order.ts';
 import { rollingCorr, rollingCov } from './kernels/pair.ts';
@@ -103,8 +104,9 @@ export function applyElem(op: string, x: Series, opts: ResolvedOptions): Series 
       for (let i = 0; i < n; i++) out[i] = v[i] !== v[i] ? NaN : Math.sign(v[i]) + 0;
       return { lo: x.lo, values: out, dtype: opts.float32 ? 'f32' : 'f64' };
     case 'Log': {
-      const round = x.dtype === 'f32';
-      for (let i = 0; i < n; i++) out[i] = round ? fround(Math.log(v[i])) : Math.log(v[i]);
+      // float32 input goes through numpy's own float32 log algorithm, so results match bit for bit.
+      if (x.dtype === 'f32') for (let i = 0; i < n; i++) out[i] = npLogf(v[i]);
+      else for (let i = 0; i < n; i++) out[i] = Math.log(v[i]);
       return { lo: x.lo, values: out, dtype: x.dtype === 'f32' ? 'f32' : 'f64' };
     }
     case 'Not':
