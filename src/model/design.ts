@@ -59,23 +59,6 @@ export function checkFeatures(fitted: readonly string[], panel: Panel, path: str
   return featureColumns(panel);
 }
 
-/** Marks the rows with every feature and the label finite-or-not-NaN (qlib's `df.dropna()` over feature+label). */
-export function completeRows(part: DesignPart, checkFeaturesToo = true): Uint8Array {
-  const keep = new Uint8Array(part.rows).fill(1);
-  const cols = checkFeaturesToo ? [...part.features] : [];
-  if (part.label) cols.push(part.label);
-  for (const col of cols) {
-    for (let r = 0; r < part.rows; r++) if (Number.isNaN(col[r] as number)) keep[r] = 0;
-  }
-  return keep;
-}
-
-export function countKept(mask: Uint8Array): number {
-  let n = 0;
-  for (let r = 0; r < mask.length; r++) n += mask[r] as number;
-  return n;
-}
-
 export function predictionPanel(source: Panel, scores: Float64Array): PredictionPanel {
   return { dates: source.dates, instruments: source.instruments, columns: ['score'], groups: ['score'], values: [scores] };
 }

@@ -21,6 +21,8 @@ export interface GramResult {
   gram: Float64Array;
   /** Rows used. */
   n: number;
+  /** Rows skipped because a column was NaN (`dropNaN`). */
+  droppedNaN: number;
   /** The kernel that ran. */
   kernel: 'blas' | 'ts';
 }
@@ -33,8 +35,9 @@ const BLAS_BLOCK_ROWS = 4096;
  * ZᵀZ over all parts' kept rows. `shift[c]` (default 0) is subtracted from column c first (pass the
  * column means to get the centred Gram without the cancellation of `ZᵀZ − n·z̄z̄ᵀ`).
  * `kernel`: `auto` (default) uses OpenBLAS when it loads, `blas` requires it, `ts` never uses it.
+ * `dropNaN` (default false): skip rows with a NaN in any column, found while copying (no extra pass).
  */
-export function gramMatrix(parts: readonly GramPart[], options: { shift?: Float64Array; kernel?: GramKernel } = {}): GramResult {
+export function gramMatrix(parts: readonly GramPart[], options: { shift?: Float64Array; kernel?: GramKernel; dropNaN?: boolean } = {}): GramResult {
   const m = parts[0]?.columns.length ?? 0;
   const want = options.kernel ?? 'auto';
   const blas = want === 'ts' ? null : openBlas();
@@ -44,8 +47,11 @@ export function gramMatrix(parts: readonly GramPart[], options: { shift?: Float6
   const shift = options.shift ?? new Float64Array(m);
   const acc = new Float64Array(m * m);
   const blk = new Float64Array(blockRows * m);
+  const dropNaN = options.dropNaN ?? false;
+  const bad = new Uint8Array(blockRows);
   let filled = 0;
   let n = 0;
+  let droppedNaN = 0;
   const flush = () => {
     if (filled === 0) return;
     if (blas) blas.syrkUpperAccumulate(m, filled, blk, blockRows, acc);
@@ -68,18 +74,40 @@ export function gramMatrix(parts: readonly GramPart[], options: { shift?: Float6
       }
       if (rowIdx.length === 0) continue;
       const contiguous = mask === null || rowIdx.length === r - start;
+      const len = rowIdx.length;
+      let anyNaN = false;
       for (let c = 0; c < m; c++) {
         const src = cols[c] as Float64Array;
         const s = shift[c] as number;
         const base = c * blockRows + filled;
         if (contiguous) {
           const first = rowIdx[0] as number;
-          for (let k = 0; k < rowIdx.length; k++) blk[base + k] = (src[first + k] as number) - s;
+          for (let k = 0; k < len; k++) blk[base + k] = (src[first + k] as number) - s;
         } else {
-          for (let k = 0; k < rowIdx.length; k++) blk[base + k] = (src[rowIdx[k] as number] as number) - s;
+          for (let k = 0; k < len; k++) blk[base + k] = (src[rowIdx[k] as number] as number) - s;
+        }
+        if (dropNaN) {
+          for (let k = 0; k < len; k++) {
+            if (Number.isNaN(blk[base + k] as number)) {
+              bad[k] = 1;
+              anyNaN = true;
+            }
+          }
         }
       }
-      filled += rowIdx.length;
+      let kept = len;
+      if (anyNaN) {
+        // Rare path: squeeze the NaN rows out of this chunk, column by column.
+        for (let c = 0; c < m; c++) {
+          const base = c * blockRows + filled;
+          let w = 0;
+          for (let k = 0; k < len; k++) if (bad[k] === 0) blk[base + w++] = blk[base + k] as number;
+          kept = w;
+        }
+        droppedNaN += len - kept;
+        bad.fill(0, 0, len);
+      }
+      filled += kept;
       if (filled === blockRows) flush();
     }
   }
@@ -93,7 +121,7 @@ export function gramMatrix(parts: readonly GramPart[], options: { shift?: Float6
       gram[j * m + i] = v;
     }
   }
-  return { gram, n, kernel };
+  return { gram, n, droppedNaN, kernel };
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { ModelError } from './errors.ts';
-import { completeRows, countKept, checkFeatures, featureNames, predictionPanel, splitLearnPanel, type DesignPart } from './design.ts';
+import { checkFeatures, featureNames, predictionPanel, splitLearnPanel, type DesignPart } from './design.ts';
 import { gramMatrix, type GramKernel, type GramPart } from './gram.ts';
 import { choleskySolve, lassoGram, nnlsGram, pinvSolve } from './linalg.ts';
 import { asKwargs, boolArg, enumArg, numberArg, rejectUnknown } from './kwargs.ts';
@@ -89,53 +89,59 @@ export class LinearModel implements Model {
         throw new ModelError('MODEL_FEATURES_MISMATCH', `the ${segs[i]} segment's features differ from train's`, { path: `dataset.kwargs.segments.${segs[i]}`, hint: 'train and valid come from one handler' });
       }
     }
-    const masks = parts.map((p) => completeRows(p));
-    const n = masks.reduce((s, m) => s + countKept(m), 0);
     const total = parts.reduce((s, p) => s + p.rows, 0);
+    const p = names.length;
+    const t0 = performance.now();
+    const center = this.fitIntercept && this.estimator !== 'nnls';
+    // Design columns [x₁ … x_p, 1, y]. The ones column gives the row count and, when centring, the
+    // column sums of the shifted data, so the centred Gram needs no separate pass over the rows.
+    const withOnes = this.fitIntercept;
+    const gramParts: GramPart[] = parts.map((part) => ({
+      columns: [...part.features, ...(withOnes ? [new Float64Array(part.rows).fill(1)] : []), part.label as Float64Array],
+      mask: null,
+    }));
+    const m = p + (withOnes ? 1 : 0) + 1;
+    const shift = center ? sampleMeans(gramParts, m, p) : new Float64Array(m);
+    const { gram: raw, kernel, n, droppedNaN } = gramMatrix(gramParts, { shift, kernel: this.kernel, dropNaN: true });
     if (n === 0) {
       throw new ModelError('MODEL_EMPTY_TRAIN', `no training rows: the ${segs.join(' + ')} segment${segs.length > 1 ? 's have' : ' has'} ${total} rows, ${total === 0 ? 'none' : 'all with a NaN feature or label'}`, {
         path: 'dataset.kwargs.segments.train',
         hint: total === 0 ? 'check the train dates against the data and the handler\'s start_time/end_time' : 'add Fillna to infer_processors and DropnaLabel to learn_processors',
       });
     }
-    const p = names.length;
-    const t0 = performance.now();
-    const withOnes = this.estimator === 'nnls' && this.fitIntercept;
-    const center = this.fitIntercept && this.estimator !== 'nnls';
-    const gramParts: GramPart[] = parts.map((part, i) => ({
-      columns: [...part.features, ...(withOnes ? [new Float64Array(part.rows).fill(1)] : []), part.label as Float64Array],
-      mask: masks[i]!,
-    }));
-    const m = p + (withOnes ? 1 : 0) + 1;
-    const means = new Float64Array(m);
-    if (center) {
-      for (const gp of gramParts) {
-        gp.columns.forEach((col, c) => {
-          let s = 0;
-          for (let r = 0; r < col.length; r++) if (gp.mask![r] === 1) s += col[r] as number;
-          means[c] += s;
-        });
-      }
-      for (let c = 0; c < m; c++) means[c] = (means[c] as number) / n;
-    }
-    const { gram, kernel } = gramMatrix(gramParts, { shift: means, kernel: this.kernel });
-    for (let i = 0; i < gram.length; i++) {
-      if (!Number.isFinite(gram[i] as number)) {
+    for (let i = 0; i < raw.length; i++) {
+      if (!Number.isFinite(raw[i] as number)) {
         throw new ModelError('MODEL_DATA_INFINITE', 'the training data has infinite values (or overflows)', {
           path: 'dataset.kwargs.segments.train',
           hint: 'add ProcessInf to the handler\'s processors; LinearModel drops NaN rows but cannot fit on inf (sklearn rejects it too)',
         });
       }
     }
+    // Centring: with d = Σ(z − s) (the ones row), Σ(z − z̄)(z − z̄)ᵀ = Σ(z − s)(z − s)ᵀ − d dᵀ/n.
+    let gram = raw;
+    const means = new Float64Array(m);
+    if (center) {
+      const o = p;
+      const vars = [...Array.from({ length: p }, (_, i) => i), p + 1];
+      const k2 = vars.length;
+      gram = new Float64Array(k2 * k2);
+      vars.forEach((a, i) => {
+        means[i] = (shift[a] as number) + (raw[a * m + o] as number) / n;
+        vars.forEach((b, j) => {
+          gram[i * k2 + j] = (raw[a * m + b] as number) - ((raw[a * m + o] as number) * (raw[o * m + b] as number)) / n;
+        });
+      });
+    }
+    const gm = center ? p + 1 : m;
     const t1 = performance.now();
-    const k = m - 1; // unknowns: features (+ the ones column for nnls)
+    const k = gm - 1; // unknowns: features (+ the ones column for nnls)
     const g = new Float64Array(k * k);
     const c = new Float64Array(k);
     for (let i = 0; i < k; i++) {
-      for (let j = 0; j < k; j++) g[i * k + j] = gram[i * m + j] as number;
-      c[i] = gram[i * m + k] as number;
+      for (let j = 0; j < k; j++) g[i * k + j] = gram[i * gm + j] as number;
+      c[i] = gram[i * gm + k] as number;
     }
-    const yy = gram[k * m + k] as number;
+    const yy = gram[k * gm + k] as number;
     let w: Float64Array;
     let solver = 'cholesky';
     let iterations = 0;
@@ -165,7 +171,7 @@ export class LinearModel implements Model {
         solver = 'nnls';
         break;
     }
-    if (withOnes) {
+    if (withOnes && !center) {
       this.coef = w.slice(0, p);
       this.intercept = w[p] as number;
     } else {
@@ -178,7 +184,7 @@ export class LinearModel implements Model {
       this.intercept = b;
     }
     this.featureNames = names;
-    this.fitInfo = { rows: n, droppedRows: total - n, kernel, gramMs: t1 - t0, solveMs: performance.now() - t1, solver, iterations };
+    this.fitInfo = { rows: n, droppedRows: droppedNaN, kernel, gramMs: t1 - t0, solveMs: performance.now() - t1, solver, iterations };
     return this;
   }
 
@@ -239,4 +245,28 @@ export class LinearModel implements Model {
 
 export function notFitted(className: string): ModelError {
   return new ModelError('MODEL_NOT_FITTED', `${className} is not fitted yet`, { path: 'model', hint: 'call fit(dataset) (or load a saved model) before predict' });
+}
+
+/**
+ * Column means of a sample of complete rows (every ⌈n/4096⌉-th row), used as the shift before the
+ * Gram pass: close to the true means, which keeps the centring correction small and exact enough.
+ */
+function sampleMeans(parts: readonly GramPart[], m: number, onesIndex: number): Float64Array {
+  const sums = new Float64Array(m);
+  let count = 0;
+  const total = parts.reduce((s, part) => s + (part.columns[0]?.length ?? 0), 0);
+  const step = Math.max(1, Math.ceil(total / 4096));
+  for (const part of parts) {
+    const rows = part.columns[0]?.length ?? 0;
+    for (let r = 0; r < rows; r += step) {
+      let complete = true;
+      for (let c = 0; c < m && complete; c++) if (Number.isNaN(part.columns[c]![r] as number)) complete = false;
+      if (!complete) continue;
+      for (let c = 0; c < m; c++) sums[c] += part.columns[c]![r] as number;
+      count++;
+    }
+  }
+  const out = new Float64Array(m);
+  if (count > 0) for (let c = 0; c < m; c++) out[c] = c === onesIndex ? 0 : (sums[c] as number) / count;
+  return out;
 }

@@ -64,3 +64,15 @@ test('syrkBlockTs accumulates into the upper triangle for every size 1..9', () =
     }
   }
 });
+
+test('dropNaN skips rows with a NaN in any column while copying, for both kernels', () => {
+  const a = Float64Array.from([1, 2, NaN, 4, 5, 6]);
+  const b = Float64Array.from([1, 1, 1, NaN, 2, 2]);
+  for (const kernel of ['ts', 'blas'] as const) {
+    const res = gramMatrix([{ columns: [a, b], mask: null }, { columns: [Float64Array.from([NaN, 3]), Float64Array.from([1, 1])], mask: null }], { kernel, dropNaN: true });
+    assert.equal(res.n, 5);
+    assert.equal(res.droppedNaN, 3);
+    // kept rows: (1,1) (2,1) (5,2) (6,2) (3,1)
+    assert.deepEqual(Array.from(res.gram), [1 + 4 + 25 + 36 + 9, 1 + 2 + 10 + 12 + 3, 1 + 2 + 10 + 12 + 3, 1 + 1 + 4 + 4 + 1]);
+  }
+});

@@ -232,3 +232,18 @@ test('bad input: predict before fit, empty or all-NaN train, two labels, other f
   throwsCode(() => m.predict(new ArrayDataset({ test: { x: [[1], [2], [3]] } })), 'MODEL_FEATURES_MISMATCH', 'dataset.kwargs.segments.test');
   throwsCode(() => m.predict(new ArrayDataset({ test: { x: [[1], [2]] } }, ['A', 'B'])), 'MODEL_FEATURES_MISMATCH', undefined, /"A"/);
 });
+
+test('centring stays exact when features sit far from zero (mean 1e6, std 1)', () => {
+  const z = normal(rng(21));
+  const n = 10_000;
+  const x = Float64Array.from({ length: n }, () => 1e6 + z());
+  const y = Float64Array.from(x, (v) => 3 * v - 2e6 + 0.5 * z());
+  const m = new LinearModel({ fit_intercept: true }).fit(new ArrayDataset({ train: { x: [x], y } }));
+  let mx = 0, my = 0;
+  for (let r = 0; r < n; r++) { mx += x[r]!; my += y[r]!; }
+  mx /= n; my /= n;
+  let sxy = 0, sxx = 0;
+  for (let r = 0; r < n; r++) { sxy += (x[r]! - mx) * (y[r]! - my); sxx += (x[r]! - mx) ** 2; }
+  assertClose(m.coef!, [sxy / sxx], 1e-9, 'slope');
+  assert.ok(Math.abs(m.intercept - (my - (sxy / sxx) * mx)) < 1e-3, `intercept ${m.intercept}`);
+});
