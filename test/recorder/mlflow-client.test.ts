@@ -158,3 +158,40 @@ test("MLflow's Python client lists the experiments, runs, params, metrics, tags 
   assert.equal(byId.get(gone.id)!.lifecycle_stage, 'deleted');
   running.end();
 });
+
+test('qtask reads a store written by MLflow itself (experiments, runs, params, metrics, tags, artifacts)', () => {
+  assert.ok(existsSync(PYTHON), `MLflow venv missing at ${VENV}: create it with \`bash scripts/mlflow/setup.sh\``);
+  const root = tempRoot('qtask-mlflow-w-');
+  const proc = spawnSync(PYTHON, [join(REPO, 'scripts/mlflow/write_store.py'), root], { encoding: 'utf8', timeout: 180_000 });
+  assert.equal(proc.status, 0, `write_store.py failed: ${proc.stderr}`);
+  const made = JSON.parse(proc.stdout) as { experiment_id: string; run_id: string; failed_run_id: string };
+  const store = new ExperimentStore({ uri: root });
+  const exps = store.listExperiments();
+  assert.deepEqual(exps.problems, []);
+  assert.deepEqual(exps.experiments.map((e) => e.name).sort(), ['Default', 'written by mlflow']);
+  assert.equal(store.getExperiment({ experimentName: 'written by mlflow' }).id, made.experiment_id);
+  const listing = store.listRecorders('written by mlflow');
+  assert.deepEqual(listing.problems, []);
+  assert.deepEqual(listing.infos.map((i) => [i.id, i.name, i.status]).sort(), [
+    [made.run_id, 'py run', 'FINISHED'],
+    [made.failed_run_id, 'py failed', 'FAILED'],
+  ].sort());
+  const rec = store.getRecorder({ experimentName: 'written by mlflow', recorderName: 'py run' });
+  assert.equal(rec.id, made.run_id);
+  const info = rec.info();
+  assert.deepEqual([info.startTime, info.endTime, info.stale, info.heartbeat], [1700000000000, 1700000000999, false, undefined]);
+  assert.deepEqual(rec.listParams(), { 'model.class': 'LinearModel', alpha: '0.05' });
+  assert.deepEqual(rec.listMetrics(), { loss: 0.25, tiny: 1e-5 });
+  assert.deepEqual(rec.getMetricHistory('loss'), [
+    { timestamp: 1700000000001, value: 1, step: 0 },
+    { timestamp: 1700000000002, value: 0.25, step: 1 },
+  ]);
+  assert.equal(rec.listTags().hostname, 'py-host');
+  assert.equal(rec.listTags()['mlflow.runName'], 'py run');
+  assert.deepEqual(rec.listArtifacts(), ['sub/task.json', 'task.json']);
+  assert.deepEqual(rec.loadObject('task'), { model: { class: 'LinearModel' } });
+  assert.deepEqual(rec.loadObject('sub/task'), { model: { class: 'LinearModel' } });
+  // qtask can keep writing into MLflow's store, e.g. a trainer tagging the run.
+  rec.setTags({ train_status: 'end_task_train' });
+  assert.equal(store.getRecorder({ recorderId: made.run_id }).listTags().train_status, 'end_task_train');
+});
