@@ -64,3 +64,5 @@ export type { TaskContext, TaskFn, TaskFnSpec, TaskOutcome, RunEvent, RunStats, 
 export * from './recorder/index.ts';
 // Models (src/model/): LinearModel (Gram kernel, OpenBLAS via koffi), XGBModel (libxgboost via koffi), registry.
 export * from './model/index.ts';
+// Records (src/record/): SignalRecord, SigAnaRecord, PortAnaRecord; IC and risk metrics; TopkDropout backtest.
+export * from './record/index.ts';
