@@ -7,7 +7,7 @@ import { csvToObject, encodeArtifact } from './artifacts.ts';
 import type { ArtifactValue, LoadedArtifact } from './artifacts.ts';
 import { pythonFloatRepr, pythonStr } from './pyFormat.ts';
 import type { LoggableValue } from './pyFormat.ts';
-import { OWNER_FILE, isStale, readHeartbeat, readRunMeta, writeRunMeta } from './runMeta.ts';
+import { META_FILE, OWNER_FILE, isStale, readHeartbeat, readRunMeta, writeRunMeta } from './runMeta.ts';
 import type { Heartbeat, LifecycleStage, RunMeta, RunStatus } from './runMeta.ts';
 import { registerOpenRun, unregisterOpenRun } from './activeRuns.ts';
 import type { OpenRun } from './activeRuns.ts';
@@ -119,8 +119,15 @@ export class Recorder implements OpenRun {
   }
 
   private writable(): void {
-    const m = this.meta();
-    if (m.lifecycleStage !== 'active') {
+    // A line test instead of a YAML parse: this runs on every logging call.
+    let text: string;
+    try {
+      text = readFileSync(join(this.runDir, META_FILE), 'utf8');
+    } catch {
+      this.meta();
+      return;
+    }
+    if (/^lifecycle_stage:\s*'?deleted'?\s*$/m.test(text)) {
       throw new RecorderError('RUN_DELETED', `run ${this.id} is deleted; it cannot be changed`, {
         path: this.runDir,
         hint: 'start a new recorder, or restore the run with `mlflow runs restore`',
