@@ -15,7 +15,7 @@
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStore, redactUrl } from '../src/store/url.ts';
@@ -199,6 +199,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'qtask-bench-'));
   const storeUrl = flag('--store') ?? `sqlite:${join(dir, 'store.db')}`;
   const started = Date.now();
+  const startLoad = loadavg()[0]!.toFixed(1);
   try {
     const rows: string[][] = [];
     const claims: Record<number, { store: number; raw: number }> = {};
@@ -226,7 +227,7 @@ async function main(): Promise<void> {
 
     const header = ['measurement', 'TaskStore', 'baseline (same run)', 'ratio'];
     const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
-    const machine = `${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? 'unknown cpu'}), Node ${process.version}, ${new Date().toISOString().slice(0, 16)}Z`;
+    const machine = `${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? 'unknown cpu'}), load average ${startLoad} at start (shared with other jobs), Node ${process.version}, ${new Date().toISOString().slice(0, 16)}Z`;
     const report = [
       `Store: \`${redactUrl(storeUrl.includes(dir) ? 'sqlite:<tmp>/store.db' : storeUrl)}\`; ${tasks} trivial tasks per claim run, best of ${rounds} interleaved rounds; ${defs} definitions for createTasks. Machine: ${machine}. Run time ${((Date.now() - started) / 1000).toFixed(0)} s.`,
       '',
