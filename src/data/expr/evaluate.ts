@@ -185,7 +185,7 @@ class LeafStore {
       const values = fields.has(field)
         ? Float64Array.from(this.source.load(instrument, field, this.lo, this.hi))
         : new Float64Array(this.hi - this.lo + 1).fill(NaN);
-      if (this.float32) for (let i = 0; i < values.length; i++) values[i] = Math.fround(values[i]);
+      if (this.float32) values.set(new Float32Array(values));
       let first: number;
       let last: number;
       const span = fields.has(field) ? storedSpan(this.source, instrument, field) : null;
@@ -291,10 +291,10 @@ function finish(s: Series, start: number, end: number, float32: boolean): Float6
   const out = new Float64Array(end - start + 1).fill(NaN);
   const from = Math.max(start, s.lo);
   const to = Math.min(end, hiOf(s));
-  for (let t = from; t <= to; t++) {
-    const v = s.values[t - s.lo];
-    out[t - start] = float32 ? Math.fround(v) : v;
-  }
+  if (to < from) return out;
+  const part = s.values.subarray(from - s.lo, to - s.lo + 1);
+  // A Float32Array copy rounds like Math.fround, natively.
+  out.set(float32 ? new Float32Array(part) : part, from - start);
   return out;
 }
 
