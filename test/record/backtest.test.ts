@@ -87,7 +87,7 @@ test('TopkDropout topk=2 n_drop=1, day by day: holdings, trades, costs, cash, va
   close(r2.return, (value - prev + cost2) / prev);
   close(r2.cost, cost2 / prev);
   close(r2.turnover, (sellB + buyD) / prev);
-  close(r2.bench, 101 / 100 - 1);
+  close(r2.bench, 101 / 100 - 1, 1e-7); // float32, as qlib's expression engine
   assert.deepEqual(res.positions[2]!.stocks.A!.count_day, 2);
   assert.deepEqual(res.positions[2]!.stocks.D!.count_day, 1);
   prev = value;
@@ -104,7 +104,7 @@ test('TopkDropout topk=2 n_drop=1, day by day: holdings, trades, costs, cash, va
   close(r3.account, value, 1e-6);
   close(r3.return, (value - prev + cost3) / prev);
   close(r3.cost, cost3 / prev);
-  close(r3.bench, 99 / 101 - 1);
+  close(r3.bench, 99 / 101 - 1, 1e-7);
   prev = value;
 
   // d4 (signal d3): E (.3) is the bottom of comb {C, D, E} and not held → no trade; revalue at d4's close.
@@ -113,7 +113,7 @@ test('TopkDropout topk=2 n_drop=1, day by day: holdings, trades, costs, cash, va
   close(r4.account, value, 1e-6);
   close(r4.return, (value - prev) / prev);
   assert.equal(r4.cost, 0);
-  close(r4.bench, 100 / 99 - 1);
+  close(r4.bench, 100 / 99 - 1, 1e-7);
   assert.deepEqual(res.positions[4]!.stocks.C!.count_day, 2);
   assert.deepEqual(res.positions[4]!.stocks.D!.count_day, 3);
   close(r4.total_cost, 949 + cost2 + cost3, 1e-6);
@@ -187,7 +187,7 @@ test('benchmark missing from the data → equal-weight mean return of the signal
   const res = runBacktest({ source: fixture(), signal: SIGNAL, start_time: d2, end_time: d2, account: 1e6, strategy: { topk: 2, n_drop: 1 }, exchange_kwargs: EX });
   assert.match(res.warnings.join('\n'), /SH000300 is not in the data/);
   const r = [11 / 10, 19 / 20, 50 / 50, 5.5 / 5, 40 / 40].map((x) => x - 1);
-  close(res.report[0]!.bench, r.reduce((s, x) => s + x, 0) / 5);
+  close(res.report[0]!.bench, r.reduce((s, x) => s + x, 0) / 5, 1e-7);
 });
 
 test('bad input: unknown deal price, bad costs, topk, empty range → typed errors with path and hint', () => {

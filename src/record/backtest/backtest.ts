@@ -141,7 +141,8 @@ export function runBacktest(opts: BacktestOptions): BacktestResult {
     let s = 0;
     let n = 0;
     for (const c of benchCodes) {
-      const r = exchange.close(c, t) / exchange.close(c, t - 1) - 1;
+      // qlib evaluates `$close/Ref($close,1)-1` in float32; rounding the same way keeps `bench` bit-compatible
+      const r = Math.fround(Math.fround(exchange.close(c, t) / exchange.close(c, t - 1)) - 1);
       if (!Number.isNaN(r)) {
         s += r;
         n++;
