@@ -89,6 +89,9 @@ function dataExtent(source: FieldSource, instrument: string, fields: readonly st
   return first <= last ? [first, last] : null;
 }
 
+/** Instruments buffered per scatter pass (≈ 1.6 MB per instrument for Alpha158 over 5 years). */
+const SCATTER_BLOCK = 32;
+
 export interface AssembleOptions {
   /** Called after each instrument. Default: none. */
   onProgress?: (done: number, total: number) => void;
@@ -134,18 +137,37 @@ export function assemblePanel(source: FieldSource, groups: readonly ColumnGroup[
   const values = columns.map(() => new Float64Array(dates.length));
   const live = insts.map((_, i) => i).filter((i) => (exists[i] as Uint8Array).some((x) => x === 1));
   if (live.length > 0 && len > 0 && exprs.length > 0) {
-    evaluateEach(exprs, live.map((i) => (insts[i] as IndexSpans).instrument), s, e, source, (k, results) => {
-      const rows = rowOf[live[k] as number] as Int32Array;
-      for (let c = 0; c < results.length; c++) {
-        const src = results[c] as Float64Array;
+    // Rows are date-major, so one instrument's values land 1 row per date apart: writing them one
+    // instrument at a time touches a new cache line per value (measured: ~40% of the handler's
+    // time). Buffering a block of consecutive instruments and writing date by date fills
+    // neighbouring rows together.
+    const block: Array<{ rows: Int32Array; results: Float64Array[] }> = [];
+    const flush = (): void => {
+      const n = block.length;
+      const rows = new Int32Array(len * n);
+      for (let j = 0; j < n; j++) {
+        const rj = (block[j] as { rows: Int32Array }).rows;
+        for (let t = 0; t < len; t++) rows[t * n + j] = rj[t] as number;
+      }
+      for (let c = 0; c < values.length; c++) {
         const dst = values[c] as Float64Array;
+        const srcs = block.map((b) => b.results[c] as Float64Array);
         for (let t = 0; t < len; t++) {
-          const r = rows[t] as number;
-          if (r >= 0) dst[r] = src[t] as number;
+          const base = t * n;
+          for (let j = 0; j < n; j++) {
+            const r = rows[base + j] as number;
+            if (r >= 0) dst[r] = (srcs[j] as Float64Array)[t] as number;
+          }
         }
       }
+      block.length = 0;
+    };
+    evaluateEach(exprs, live.map((i) => (insts[i] as IndexSpans).instrument), s, e, source, (k, results) => {
+      block.push({ rows: rowOf[live[k] as number] as Int32Array, results });
+      if (block.length === SCATTER_BLOCK) flush();
       options.onProgress?.(k + 1, live.length);
     });
+    flush();
   }
   return { dates, instruments, columns, groups: colGroups, values };
 }
