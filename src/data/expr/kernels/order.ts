@@ -211,9 +211,28 @@ function upperBound(buf: Float64Array, len: number, v: number): number {
   return lo;
 }
 
-function sortedWindow(x: Float64Array, w: number, stat: Stat, q: number): Float64Array {
+/** Every row's window, sorted: row t's valid values are `rows[t*w .. t*w + len[t])`, ascending. */
+interface SortedWindows {
+  w: number;
+  rows: Float64Array;
+  len: Int32Array;
+}
+
+/**
+ * Rank, Quantile and Med of the same series and window (Alpha158 asks for Rank($close,N) and two
+ * quantiles of it) share one pass of sorted-buffer maintenance, memoised by array identity
+ * (evaluated series are never mutated).
+ */
+const sortedMemo = new WeakMap<Float64Array, Map<number, SortedWindows>>();
+
+function sortedWindows(x: Float64Array, w: number): SortedWindows {
+  let perW = sortedMemo.get(x);
+  if (!perW) sortedMemo.set(x, (perW = new Map()));
+  const hit = perW.get(w);
+  if (hit) return hit;
   const n = x.length;
-  const out = new Float64Array(n);
+  const rows = new Float64Array(n * w);
+  const lens = new Int32Array(n);
   const buf = new Float64Array(w + 1);
   let len = 0;
   for (let t = 0; t < n; t++) {
@@ -233,12 +252,29 @@ function sortedWindow(x: Float64Array, w: number, stat: Stat, q: number): Float6
       buf[at] = v;
       len++;
     }
+    rows.set(buf.subarray(0, len), t * w);
+    lens[t] = len;
+  }
+  const result = { w, rows, len: lens };
+  perW.set(w, result);
+  return result;
+}
+
+function sortedWindow(x: Float64Array, w: number, stat: Stat, q: number): Float64Array {
+  const n = x.length;
+  const out = new Float64Array(n);
+  const { rows, len: lens } = sortedWindows(x, w);
+  for (let t = 0; t < n; t++) {
+    const len = lens[t];
     if (len === 0) {
       out[t] = NaN;
       continue;
     }
+    const base = t * w;
+    const buf = rows.subarray(base, base + len);
     switch (stat) {
       case Stat.Rank: {
+        const v = x[t];
         if (v !== v) {
           out[t] = NaN;
           break;
