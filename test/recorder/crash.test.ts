@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ExperimentStore, END_REASON_TAG, csvToObject } from '../../src/index.ts';
+import { ExperimentStore, END_REASON_TAG, csvToObject, setHeartbeatInterval } from '../../src/index.ts';
 import { printedId, startChild, tempRoot, waitFor } from './helpers.ts';
 
 const READY_MS = 60_000;
@@ -49,6 +49,16 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     assert.ok(rec.info().endTime !== null);
   });
 }
+
+test('SIGTERM with the process\'s own handler (a worker): qtask leaves the shutdown to it and ends the run FAILED at exit', async () => {
+  const root = tempRoot();
+  const { id, kill } = await startHeld(root, 'graceful');
+  const exit = await kill('SIGTERM');
+  assert.deepEqual([exit.code, exit.signal], [0, null], 'the process handled the signal itself');
+  const rec = new ExperimentStore({ uri: root }).getRecorder({ recorderId: id });
+  assert.equal(rec.info().status, 'FAILED');
+  assert.equal(rec.listTags()[END_REASON_TAG], 'process exit');
+});
 
 test('R.start body throws → FAILED (error propagates); process.exit inside R.start → FAILED "process exit"', async () => {
   const root = tempRoot();
@@ -136,4 +146,20 @@ test('kill -9 at arbitrary moments of heavy writing: never a half-written file; 
   t.diagnostic(`${totalLines} metric lines written; ${temps} interrupted temp files left in run roots (ignored by readers)`);
   const store = new ExperimentStore({ uri: root });
   assert.deepEqual(store.markStaleRunsFailed({ experimentName: 'crash' }).sort(), [...ids].sort());
+});
+
+test('heartbeat: an open run refreshes its owner file; fsync mode writes the same files', async () => {
+  setHeartbeatInterval(50);
+  try {
+    const store = new ExperimentStore({ uri: tempRoot(), fsync: true });
+    const rec = store.start({ experimentName: 'beat' });
+    const first = rec.info().heartbeat!.at;
+    await waitFor(() => rec.info().heartbeat!.at > first, 20_000, 'a heartbeat');
+    rec.logMetrics({ m: 1 }, 0, 1700000000000);
+    rec.end();
+    assert.equal(readFileSync(join(rec.runDir, 'metrics', 'm'), 'utf8'), '1700000000000 1.0 0\n');
+    assert.equal(rec.info().status, 'FINISHED');
+  } finally {
+    setHeartbeatInterval(10_000);
+  }
 });
