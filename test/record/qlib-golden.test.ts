@@ -2,7 +2,8 @@
  * runBacktest against qlib 0.9.7's own backtest (TopkDropoutStrategy + SimulatorExecutor + Exchange)
  * on the same fixtures: the 5-stock case and three random 12-stock cases (suspension, price limits,
  * $factor ≠ 1 lots, open deal price, fractional shares, an account small enough for min_cost and
- * cash clipping). Golden values: fixtures/qlib_backtest_golden.py (run with qlib's venv).
+ * cash clipping, forbid_all_trade_at_limit=false + only_tradable + hold_thresh 3, n_drop 0, [buy, sell]
+ * deal prices with risk_degree 0.8, a missing $factor). Golden values: fixtures/qlib_backtest_golden.py (run with qlib's venv).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -69,6 +70,7 @@ for (const c of cases) {
       }
       assert.ok(Math.abs(p.cash - qp.cash) <= 1e-9 * Math.max(1, qp.cash), `${c.name} ${r.date} cash`);
     });
+    assert.equal(res.tradeWithAdjPrice, c.name === 'random_7', 'random_7 has a missing $factor: no lot rounding');
     assert.ok(traded >= 3, `${c.name}: the fixture should trade (traded on ${traded} days)`);
   });
 }
