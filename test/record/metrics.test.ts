@@ -46,6 +46,10 @@ test('summarizeIc: IC = mean, ICIR = mean / std(ddof=1), same for Rank IC; nothi
   close(m['Rank IC'], 0.6);
   // ranks 1, .8, 0: deviations .4, .2, −.6 → Σ² = .56 → var .28
   close(m['Rank ICIR'], 0.6 / Math.sqrt(0.28), 1e-12);
+  // and what qlib 0.9.7's calc_ic + SigAnaRecord print for the same rows (pandas 3.1.1)
+  close(m.IC, 0.6629940788348712, 1e-15);
+  close(m.ICIR, 1.569176450261775, 1e-14);
+  close(m['Rank ICIR'], 1.1338934190276815, 1e-15);
 });
 
 test('calcIc: a date with < 2 complete pairs or a constant side is NaN and skipped by the summary', () => {
@@ -89,6 +93,8 @@ test('riskAnalysis (sum mode): mean, std ddof=1, mean×238, IR = mean/std×√23
   close(m.annualized_return, 0.003 * 238);
   close(m.information_ratio, (0.003 / Math.sqrt(0.00037)) * Math.sqrt(238), 1e-12);
   close(m.max_drawdown, -0.02);
+  // qlib 0.9.7 risk_analysis(pd.Series(r), freq='day'): information_ratio 2.406073396467611
+  close(m.information_ratio, 2.406073396467611, 1e-14);
 });
 
 test('riskAnalysis: the running max starts at the first cumulative value, not 0; NaN skipped; N from freq', () => {

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { MemorySource } from '../../src/data/memorySource.ts';
 import { runBacktest } from '../../src/record/backtest/index.ts';
+import { riskAnalysis } from '../../src/record/metrics/index.ts';
 import type { ExchangeOptions } from '../../src/record/backtest/index.ts';
 
 interface Case {
@@ -25,6 +26,7 @@ interface Case {
   exchange_kwargs: ExchangeOptions;
   qlib: {
     report: Record<string, number | string>[];
+    analysis: Record<'excess_return_without_cost' | 'excess_return_with_cost', Record<string, number>>;
     positions: { date: string; cash: number; stocks: Record<string, { amount: number; price: number; count_day: number }> }[];
   };
 }
@@ -70,6 +72,17 @@ for (const c of cases) {
       }
       assert.ok(Math.abs(p.cash - qp.cash) <= 1e-9 * Math.max(1, qp.cash), `${c.name} ${r.date} cash`);
     });
+    // qlib's risk_analysis of its own report, as PortAnaRecord logs it
+    const mine = {
+      excess_return_without_cost: riskAnalysis(res.report.map((r) => r.return - r.bench)),
+      excess_return_with_cost: riskAnalysis(res.report.map((r) => r.return - r.bench - r.cost)),
+    };
+    for (const g of ['excess_return_without_cost', 'excess_return_with_cost'] as const) {
+      for (const [k, want] of Object.entries(c.qlib.analysis[g])) {
+        const got = mine[g][k as keyof typeof mine[typeof g]];
+        assert.ok(Math.abs(got - want) <= 1e-7 * Math.max(1, Math.abs(want)), `${c.name} ${g}.${k}: ${got} vs qlib ${want}`);
+      }
+    }
     assert.equal(res.tradeWithAdjPrice, c.name === 'random_7', 'random_7 has a missing $factor: no lot rounding');
     assert.ok(traded >= 3, `${c.name}: the fixture should trade (traded on ${traded} days)`);
   });
