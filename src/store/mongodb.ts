@@ -123,6 +123,7 @@ export async function openMongoStore(url: string, opts: MongoStoreOptions = {}):
     const store = new MongoTaskStore(client, db, safeUrl, clock, time, warn, opts.reconnectMs ?? 120_000);
     store.claimTickets = opts.claimTickets ?? ferret;
     store.ferret = ferret;
+    store.reclaimEveryMs = ferret ? 1_000 : 0;
     store.server = ferret ? `FerretDB ${String(info['ferretdbVersion'])}` : `MongoDB ${String(info['version'])}`;
     return store;
   } catch (e) {
@@ -135,6 +136,11 @@ export class MongoTaskStore implements TaskStore {
   private readonly indexed = new Map<string, Promise<void>>();
   /** See `MongoStoreOptions.claimTickets`. */
   claimTickets = false;
+  /** Claim candidates per pool/status/query, refilled by one scan (ticket path). */
+  private readonly candidates = new Map<string, { list: Pick<StoredTask, '_id' | 'attempts'>[]; at: number }>();
+  private readonly lastReclaim = new Map<string, number>();
+  /** How often a claim first sweeps expired leases (FerretDB: a scan, so 1 s; MongoDB: every claim). */
+  reclaimEveryMs = 0;
   /**
    * FerretDB 1.x: user filters are evaluated here by the shared evaluator (the SQLite store's), as
    * its matching differs from MongoDB's (no nested arrays, fewer operators); nested arrays are
@@ -174,6 +180,7 @@ export class MongoTaskStore implements TaskStore {
     validatePriority(priority);
     const hashes = defs.map((def) => taskHash(def));
     return this.op('createTasks', async () => {
+      this.candidates.clear();
       const unique = [...new Set(hashes)];
       if (opts.dryRun) {
         const found = await this.idsByHash(coll, unique);
@@ -214,6 +221,7 @@ export class MongoTaskStore implements TaskStore {
     const _id = parseId(id);
     if (!_id) throw new TaskNotFoundError(id, pool);
     await this.op('replaceTask', async () => {
+      this.candidates.clear();
       await this.ensureIndexes(pool, coll);
       try {
         const stored = this.store(def) as TaskDef;
@@ -285,13 +293,19 @@ export class MongoTaskStore implements TaskStore {
     const userFilter = this.filter(userQuery);
     const js = this.jsCondition(userQuery);
     const exclude = (opts.excludeIds ?? []).map(parseId).filter((x): x is ObjectId => x !== null);
+    const excludeHex = new Set(exclude.map((x) => x.toHexString()));
     const token = newLeaseToken();
     return this.op('claim', async (isRetry) => {
       // A claim whose reply was lost may have been applied: take that task rather than a second one.
       const earlier = isRetry ? await coll.findOne({ leaseToken: token, status: 'running' }) : null;
       // Expired leases first go back to the status they were claimed from (or to failed), as in
       // reclaimExpired; then the claim itself is ONE findOneAndUpdate.
-      if (!earlier) await this.reclaim(coll, maxAttempts);
+      let reclaimed = false;
+      if (!earlier && Date.now() - (this.lastReclaim.get(pool) ?? 0) >= this.reclaimEveryMs) {
+        this.lastReclaim.set(pool, Date.now());
+        await this.reclaim(coll, maxAttempts);
+        reclaimed = true;
+      }
       const parts: Filter<StoredTask>[] = [{ status }, WELL_FORMED as unknown as Filter<StoredTask>];
       if (!js && Object.keys(userFilter).length > 0) parts.push(userFilter);
       if (exclude.length > 0) parts.push({ _id: { $nin: exclude } });
@@ -327,12 +341,23 @@ export class MongoTaskStore implements TaskStore {
       const doc =
         earlier ??
         (this.claimTickets
-          ? await this.claimWithTicket(pool, coll, { $and: parts }, js, { token, worker: opts.worker, leaseMs: opts.leaseMs, status })
+          ? await this.claimWithTicket(pool, coll, { $and: parts }, js, `${pool}\u0000${status}\u0000${JSON.stringify(userQuery)}`, excludeHex, {
+              token,
+              worker: opts.worker,
+              leaseMs: opts.leaseMs,
+              status,
+            })
           : await coll.findOneAndUpdate({ $and: parts }, update, {
               sort: { priority: -1, createdAt: 1, _id: 1 },
               returnDocument: 'after',
             }));
-      if (!doc) return null;
+      if (!doc) {
+        // Nothing claimable: expired leases may be what is left (the sweep above is throttled on FerretDB).
+        if (reclaimed || earlier) return null;
+        this.lastReclaim.set(pool, Date.now());
+        if ((await this.reclaim(coll, maxAttempts)) === 0) return null;
+        return this.claim(pool, { ...opts, worker: opts.worker });
+      }
       const task = decodeTask(doc);
       if ('problem' in task) {
         throw new StoreError('TASK_MALFORMED', `claimed task ${doc._id.toHexString()} is malformed: ${task.problem}`);
@@ -385,6 +410,7 @@ export class MongoTaskStore implements TaskStore {
     assertSettableStatus(status);
     const now = this.clock.now();
     const err = opts.error;
+    this.candidates.clear();
     await this.fencedWrite(coll, lease, 'release', {
       status,
       finishedAt: finishedAtFor(status, now),
@@ -417,6 +443,7 @@ export class MongoTaskStore implements TaskStore {
     const native = this.filter(filter);
     const js = this.jsCondition(filter);
     return this.op('setStatus', async () => {
+      this.candidates.clear();
       const query = js ? await this.idsMatching(pool, coll, js) : native;
       const now = this.clock.now();
       const clear = { leaseToken: null, leaseExpiresAt: null };
@@ -433,6 +460,7 @@ export class MongoTaskStore implements TaskStore {
     const _id = parseId(id);
     if (!_id) throw new TaskNotFoundError(id, pool);
     await this.op('setPriority', async () => {
+      this.candidates.clear();
       const r = await coll.updateOne({ _id }, { $set: { priority } });
       if (r.matchedCount === 0) throw new TaskNotFoundError(id, pool);
     });
@@ -443,6 +471,7 @@ export class MongoTaskStore implements TaskStore {
     const native = this.filter(filter);
     const js = this.jsCondition(filter);
     return this.op('remove', async () => {
+      this.candidates.clear();
       const query = js ? await this.idsMatching(pool, coll, js) : native;
       return (await coll.deleteMany(query)).deletedCount;
     });
@@ -557,56 +586,66 @@ export class MongoTaskStore implements TaskStore {
     coll: Collection<StoredTask>,
     filter: Filter<StoredTask>,
     js: Condition | null,
+    cacheKey: string,
+    exclude: Set<string>,
     c: { token: string; worker: string; leaseMs: number; status: TaskStatus },
   ): Promise<StoredTask | null> {
     const tickets = this.db.collection<ClaimTicket>(`${INTERNAL_PREFIX}_tickets`);
-    for (let round = 0; round < 50; round++) {
-      const candidates: Pick<StoredTask, '_id' | 'attempts'>[] = [];
-      const cursor = coll.find(filter).sort({ priority: -1, createdAt: 1, _id: 1 });
-      if (!js) cursor.limit(8);
-      for await (const doc of cursor) {
-        if (js) {
-          const t = decodeTask(doc);
-          if ('problem' in t || !matchesCondition(t, js)) continue;
+    for (let round = 0; round < 200; round++) {
+      let entry = this.candidates.get(cacheKey);
+      if (!entry || entry.list.length === 0 || Date.now() - entry.at > CANDIDATE_TTL_MS) {
+        // One scan serves the next CANDIDATE_BATCH claims of this process: on FerretDB a scan
+        // (filter and sort in its Go layer) costs far more than a ticket insert.
+        const list: Pick<StoredTask, '_id' | 'attempts'>[] = [];
+        const cursor = coll.find(filter).sort({ priority: -1, createdAt: 1, _id: 1 });
+        if (!js) cursor.limit(CANDIDATE_BATCH);
+        for await (const doc of cursor) {
+          if (js) {
+            const t = decodeTask(doc);
+            if ('problem' in t || !matchesCondition(t, js)) continue;
+          }
+          list.push({ _id: doc._id, attempts: doc.attempts });
+          if (list.length >= CANDIDATE_BATCH) break;
         }
-        candidates.push(doc);
-        if (candidates.length >= 8) break;
-      }
-      await cursor.close();
-      if (candidates.length === 0) return null;
-      // Concurrent claimers start at different candidates so they do not all fight for the first.
-      const offset = round === 0 ? 0 : Math.floor(Math.random() * candidates.length);
-      for (let i = 0; i < candidates.length; i++) {
-        const cand = candidates[(i + offset) % candidates.length]!;
-        const attempt = cand.attempts + 1;
-        const now = this.clock.now();
-        const ticket: ClaimTicket = {
-          _id: `${pool}:${cand._id.toHexString()}:${attempt}`,
-          pool,
-          task: cand._id,
-          attempt,
-          token: c.token,
-          worker: c.worker,
-          claimedFrom: c.status,
-          startedAt: now,
-          leaseExpiresAt: new Date(now.getTime() + c.leaseMs),
-        };
-        try {
-          await tickets.insertOne(ticket);
-        } catch (e) {
-          if ((e as { code?: unknown }).code !== 11000) throw e;
-          await this.rollForward(coll, tickets, ticket._id, cand._id, attempt);
-          continue;
+        await cursor.close();
+        if (list.length === 0) {
+          this.candidates.delete(cacheKey);
+          return null;
         }
-        const doc = await coll.findOneAndUpdate(
-          { _id: cand._id, status: c.status, attempts: attempt - 1 },
-          { $set: ticketState(ticket) },
-          { returnDocument: 'after' },
-        );
-        if (doc) return doc;
-        // The task changed under us (cancelled, removed…): give the attempt back.
-        await tickets.deleteOne({ _id: ticket._id, token: c.token });
+        entry = { list, at: Date.now() };
+        this.candidates.set(cacheKey, entry);
       }
+      // shift(): concurrent claims of this process take different candidates.
+      const cand = entry.list.shift()!;
+      if (exclude.has(cand._id.toHexString())) continue;
+      const attempt = cand.attempts + 1;
+      const now = this.clock.now();
+      const ticket: ClaimTicket = {
+        _id: `${pool}:${cand._id.toHexString()}:${attempt}`,
+        pool,
+        task: cand._id,
+        attempt,
+        token: c.token,
+        worker: c.worker,
+        claimedFrom: c.status,
+        startedAt: now,
+        leaseExpiresAt: new Date(now.getTime() + c.leaseMs),
+      };
+      try {
+        await tickets.insertOne(ticket);
+      } catch (e) {
+        if ((e as { code?: unknown }).code !== 11000) throw e;
+        await this.rollForward(coll, tickets, ticket._id, cand._id, attempt);
+        continue;
+      }
+      const doc = await coll.findOneAndUpdate(
+        { _id: cand._id, status: c.status, attempts: attempt - 1 },
+        { $set: ticketState(ticket) },
+        { returnDocument: 'after' },
+      );
+      if (doc) return doc;
+      // The task changed under us (cancelled, removed, claimed from a stale candidate…): give the attempt back.
+      await tickets.deleteOne({ _id: ticket._id, token: c.token });
     }
     return null;
   }
@@ -698,6 +737,7 @@ export class MongoTaskStore implements TaskStore {
       } satisfies AnyBulkWriteOperation<StoredTask>;
     });
     const r = await coll.bulkWrite(ops, { ordered: false });
+    if (r.modifiedCount > 0) this.candidates.clear();
     return r.modifiedCount;
   }
 
@@ -758,6 +798,10 @@ interface ClaimTicket {
   startedAt: Date;
   leaseExpiresAt: Date;
 }
+
+/** Candidates one scan yields, and how long they may be used before a fresh scan. */
+const CANDIDATE_BATCH = 32;
+const CANDIDATE_TTL_MS = 2_000;
 
 /** A ticket's winner's write must be visible by then, or the claim is rolled forward. */
 const TICKET_GRACE_MS = 5_000;
