@@ -342,4 +342,3 @@ export function createDataHandlerLP(source: HandlerSource, kwargs: Record<string
   });
 }
 
-export { groupColumns };
