@@ -30,6 +30,16 @@ describe('parseFilter', () => {
     assert.deepEqual(f, copy);
   });
 
+  it('refuses non-JSON literals (NaN, Infinity, undefined) with QUERY_SHAPE', () => {
+    for (const [f, path] of [
+      [{ priority: NaN }, 'priority'],
+      [{ priority: { $gt: Infinity } }, 'priority.$gt'],
+      [{ 'def.a': { $in: [1, undefined] } }, 'def.a.$in[1]'],
+    ] as [TaskFilter, string][]) {
+      assert.throws(() => parseFilter(f), (e: { code?: string; path?: string }) => e.code === 'QUERY_SHAPE' && e.path === path, JSON.stringify(path));
+    }
+  });
+
   it('refuses empty path parts and mixed operator objects', () => {
     assert.throws(() => parseFilter({ 'def..x': 1 }), (e: { code?: string; path?: string }) => e.code === 'QUERY_SHAPE' && e.path === 'def..x');
     assert.throws(() => parseFilter({ 'def.x': { $gt: 1, y: 2 } }), (e: { code?: string }) => e.code === 'QUERY_SHAPE');

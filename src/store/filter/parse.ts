@@ -102,6 +102,10 @@ function parseFieldValue(value: JsonValue | undefined, where: string): FieldOp[]
 
 /** Literal values may not contain `$` keys: `{def: {model: {$regex: …}}}` is almost always a mistyped dotted path. */
 function assertLiteral(value: JsonValue, where: string): void {
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    throw shape(where, `${value} is not a JSON number`, 'filters hold JSON values only');
+  }
+  if (value === undefined) throw shape(where, 'value is undefined', 'use null to match a missing or null field');
   if (Array.isArray(value)) {
     value.forEach((v, i) => assertLiteral(v, `${where}[${i}]`));
   } else if (isPlainObject(value)) {
