@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { ExperimentStore } from '../../src/index.ts';
 import { startChild, tempRoot, waitFor } from './helpers.ts';
 
-test('4 processes create the same new experiment and 10 runs each at once: one experiment, 40 distinct runs, listing never throws', async (t) => {
+test('4 processes create the same new experiments and 10 runs each at once: one experiment per name, 40 distinct runs, listing never throws', async (t) => {
   const root = tempRoot();
   const barrier = join(dirname(root), 'go');
   const PROCS = 4;
@@ -36,7 +36,9 @@ test('4 processes create the same new experiment and 10 runs each at once: one e
   const store = new ExperimentStore({ uri: root });
   const exps = store.listExperiments();
   assert.deepEqual(exps.problems, []);
-  assert.equal(exps.experiments.filter((e) => e.name === 'shared-exp').length, 1, 'exactly one experiment despite 4 concurrent creators');
+  for (const name of ['shared-exp', 'race-0', 'race-1', 'race-2', 'race-3', 'race-4']) {
+    assert.equal(exps.experiments.filter((e) => e.name === name).length, 1, `exactly one ${name} despite 4 concurrent creators`);
+  }
   const listing = store.listRecorders('shared-exp');
   assert.deepEqual(listing.problems, []);
   assert.equal(listing.recorders.length, PROCS * RUNS);
