@@ -252,7 +252,8 @@ function sortedWindows(x: Float64Array, w: number): SortedWindows {
       buf[at] = v;
       len++;
     }
-    rows.set(buf.subarray(0, len), t * w);
+    const base = t * w;
+    for (let i = 0; i < len; i++) rows[base + i] = buf[i];
     lens[t] = len;
   }
   const result = { w, rows, len: lens };
@@ -271,7 +272,6 @@ function sortedWindow(x: Float64Array, w: number, stat: Stat, q: number): Float6
       continue;
     }
     const base = t * w;
-    const buf = rows.subarray(base, base + len);
     switch (stat) {
       case Stat.Rank: {
         const v = x[t];
@@ -279,32 +279,41 @@ function sortedWindow(x: Float64Array, w: number, stat: Stat, q: number): Float6
           out[t] = NaN;
           break;
         }
-        const below = lowerBound(buf, len, v);
-        const equal = upperBound(buf, len, v) - below;
-        out[t] = (below + (equal + 1) / 2) / len;
+        let lo = base;
+        let hi = base + len;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (rows[mid] < v) lo = mid + 1;
+          else hi = mid;
+        }
+        const below = lo - base;
+        let eq = lo;
+        while (eq < base + len && rows[eq] === v) eq++;
+        out[t] = (below + (eq - lo + 1) / 2) / len;
         break;
       }
       case Stat.Quantile: {
         if (len === 1) {
-          out[t] = buf[0];
+          out[t] = rows[base];
           break;
         }
         const h = q * (len - 1);
         const lo = Math.floor(h);
-        out[t] = h === lo ? buf[lo] : buf[lo] + (buf[lo + 1] - buf[lo]) * (h - lo);
+        const a = rows[base + lo];
+        out[t] = h === lo ? a : a + (rows[base + lo + 1] - a) * (h - lo);
         break;
       }
       case Stat.Median: {
         const mid = len >> 1;
-        out[t] = len % 2 === 1 ? buf[mid] : (buf[mid - 1] + buf[mid]) / 2;
+        out[t] = len % 2 === 1 ? rows[base + mid] : (rows[base + mid - 1] + rows[base + mid]) / 2;
         break;
       }
       case Stat.Mad: {
         let sum = 0;
-        for (let i = 0; i < len; i++) sum += buf[i];
+        for (let i = 0; i < len; i++) sum += rows[base + i];
         const m = sum / len;
         let dev = 0;
-        for (let i = 0; i < len; i++) dev += Math.abs(buf[i] - m);
+        for (let i = 0; i < len; i++) dev += Math.abs(rows[base + i] - m);
         out[t] = dev / len;
         break;
       }
