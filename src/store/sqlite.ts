@@ -3,7 +3,7 @@ import type { JsonValue, TaskDef, TaskDocument, TaskStatus } from '../task/types
 import { assertPoolName } from './pool.ts';
 import { claim } from './sqlite/claim.ts';
 import { commit } from './sqlite/commit.ts';
-import { createTasks, validateDefs, validatePriority } from './sqlite/create.ts';
+import { createTasks } from './sqlite/create.ts';
 import { fail } from './sqlite/fail.ts';
 import { heartbeat } from './sqlite/heartbeat.ts';
 import { find, get, listPools, stat } from './sqlite/read.ts';
@@ -24,7 +24,7 @@ import type {
   TaskFilter,
   TaskStore,
 } from './types.ts';
-import { assertLease, assertPositiveInt, assertPositiveMs, assertSettableStatus } from './validate.ts';
+import { assertLease, assertPositiveInt, assertPositiveMs, assertSettableStatus, validateDefs, validatePriority } from './validate.ts';
 
 /**
  * The SQLite TaskStore: one `tasks` table for all pools, better-sqlite3 (synchronous, so every

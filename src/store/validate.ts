@@ -1,4 +1,7 @@
 import { ValidationError } from '../errors.ts';
+import type { ValidationIssue } from '../errors.ts';
+import type { TaskDef } from '../task/types.ts';
+import { assertJsonValue } from './jsonCheck.ts';
 import { isTaskStatus, TASK_STATUSES } from '../task/types.ts';
 import type { TaskStatus } from '../task/types.ts';
 import type { Lease } from './types.ts';
@@ -38,5 +41,30 @@ export function assertLease(lease: unknown): asserts lease is Lease {
   const l = lease as Partial<Lease> | null;
   if (typeof l !== 'object' || l === null || typeof l.taskId !== 'string' || typeof l.token !== 'string') {
     throw new ValidationError([{ path: 'lease', message: 'expected the lease returned by claim ({taskId, token, …})' }]);
+  }
+}
+
+/** Checks every definition is a JSON object; reports all problems at once. */
+export function validateDefs(defs: unknown, label = 'defs'): asserts defs is TaskDef[] {
+  if (!Array.isArray(defs)) throw new ValidationError([{ path: label, message: 'must be a list of task definitions' }]);
+  const issues: ValidationIssue[] = [];
+  defs.forEach((def, i) => {
+    const path = `${label}[${i}]`;
+    if (typeof def !== 'object' || def === null || Array.isArray(def)) {
+      issues.push({ path, message: 'a task definition must be an object' });
+      return;
+    }
+    try {
+      assertJsonValue(def, path);
+    } catch (e) {
+      issues.push({ path: (e as { path?: string }).path ?? path, message: (e as Error).message });
+    }
+  });
+  if (issues.length > 0) throw new ValidationError(issues, { hint: 'task definitions must be plain JSON objects' });
+}
+
+export function validatePriority(priority: unknown, path = 'priority'): asserts priority is number {
+  if (typeof priority !== 'number' || !Number.isFinite(priority)) {
+    throw new ValidationError([{ path, message: `priority must be a finite number, got ${JSON.stringify(priority)}` }]);
   }
 }

@@ -1,41 +1,17 @@
-import { ValidationError } from '../../errors.ts';
-import type { ValidationIssue } from '../../errors.ts';
 import { taskHash } from '../../task/canonical.ts';
 import type { TaskDef } from '../../task/types.ts';
 import { newTaskId } from '../ids.ts';
-import { assertJsonValue } from '../jsonCheck.ts';
 import type { CreateTasksResult } from '../types.ts';
+import { validateDefs, validatePriority } from '../validate.ts';
+
+// Shared with the MongoDB backend, which imports them from here.
+export { validateDefs, validatePriority };
 import type { Conn } from './rows.ts';
 
 const INSERT_SQL = `INSERT INTO tasks (id, pool, hash, def, status, priority, created_at)
 VALUES (?, ?, ?, ?, 'waiting', ?, ?) ON CONFLICT (pool, hash) DO NOTHING`;
 
 const LOOKUP_SQL = `SELECT t.hash AS hash, t.id AS id FROM json_each(?) AS h CROSS JOIN tasks AS t ON t.pool = ? AND t.hash = h.value`;
-
-/** Checks every definition is a JSON object; reports all problems at once. */
-export function validateDefs(defs: unknown, label = 'defs'): asserts defs is TaskDef[] {
-  if (!Array.isArray(defs)) throw new ValidationError([{ path: label, message: 'must be a list of task definitions' }]);
-  const issues: ValidationIssue[] = [];
-  defs.forEach((def, i) => {
-    const path = `${label}[${i}]`;
-    if (typeof def !== 'object' || def === null || Array.isArray(def)) {
-      issues.push({ path, message: 'a task definition must be an object' });
-      return;
-    }
-    try {
-      assertJsonValue(def, path);
-    } catch (e) {
-      issues.push({ path: (e as { path?: string }).path ?? path, message: (e as Error).message });
-    }
-  });
-  if (issues.length > 0) throw new ValidationError(issues, { hint: 'task definitions must be plain JSON objects' });
-}
-
-export function validatePriority(priority: unknown, path = 'priority'): asserts priority is number {
-  if (typeof priority !== 'number' || !Number.isFinite(priority)) {
-    throw new ValidationError([{ path, message: `priority must be a finite number, got ${JSON.stringify(priority)}` }]);
-  }
-}
 
 /**
  * Inserts new definitions and returns every id in input order. One IMMEDIATE transaction: the
