@@ -8,6 +8,7 @@ import type { ErrorDetails } from '../errors.ts';
  * - `RECORD_EMPTY`: nothing to compute on (empty series, no overlapping dates, empty backtest range).
  * - `BACKTEST_CONFIG`: an unknown strategy/exchange option value (deal price, limit threshold, …).
  * - `BACKTEST_DATA`: the price source cannot serve the backtest (dates outside the calendar).
+ * - `RECORD_CLASS`: a record config naming a class (or module path) qtask does not implement.
  * - `RECORD_DEPENDENCY`: a record needs an artifact an earlier record should have written.
  */
 export class RecordError extends QtaskError {

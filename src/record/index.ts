@@ -7,3 +7,5 @@ export { RecordTemp, SignalRecord, SigAnaRecord, PortAnaRecord, DEFAULT_PORT_ANA
 export type { RecordClass, PredictingModel, SigAnaOptions, PortAnaOptions, PortAnaConfig, PortAnaResult, StrategyConfig } from './records.ts';
 export * from './metrics/index.ts';
 export * from './backtest/index.ts';
+export { createRecord, RECORD_CLASSES } from './create.ts';
+export type { RecordContext } from './create.ts';

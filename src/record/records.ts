@@ -11,7 +11,9 @@ import { QtaskError } from '../errors.ts';
 import { alignPredLabel } from './align.ts';
 import { runBacktest, signalFromPanel } from './backtest/backtest.ts';
 import type { BacktestResult, ReportRow } from './backtest/backtest.ts';
+import { resolveExchangeOptions } from './backtest/exchange.ts';
 import type { ExchangeOptions } from './backtest/exchange.ts';
+import { TopkDropoutStrategy } from './backtest/topkDropout.ts';
 import type { TopkDropoutOptions } from './backtest/topkDropout.ts';
 import { RecordError } from './errors.ts';
 import { calcIc, summarizeIc } from './metrics/ic.ts';
@@ -266,6 +268,13 @@ export class PortAnaRecord extends RecordTemp {
       throw new RecordError('BACKTEST_CONFIG', 'only SimulatorExecutor with time_per_step: day is supported', { path: 'config.executor', hint: 'remove the executor entry or use qlib\'s default' });
     }
     this.config = { ...cfg, strategy, backtest: { ...DEFAULT_PORT_ANA_CONFIG.backtest, ...(cfg.backtest ?? {}) } };
+    // Validate the strategy and exchange options now, so a bad config fails before any work.
+    if (strategy.kwargs === null || typeof strategy.kwargs !== 'object') {
+      throw new RecordError('BACKTEST_CONFIG', 'the strategy needs kwargs', { path: 'config.strategy.kwargs', hint: '{signal: <PRED>, topk: 50, n_drop: 5}' });
+    }
+    const { signal: _signal, ...strategyKwargs } = strategy.kwargs;
+    new TopkDropoutStrategy(strategyKwargs, 'config.strategy.kwargs');
+    resolveExchangeOptions(this.config.backtest!.exchange_kwargs ?? {}, 'config.backtest.exchange_kwargs');
     const f = options.risk_analysis_freq ?? '1day';
     this.freqs = (Array.isArray(f) ? f : [f]).map((x) => {
       const [count, unit] = parseFreq(x);

@@ -13,7 +13,8 @@ import { createModel } from '../../src/model/registry.ts';
 import type { Model } from '../../src/model/types.ts';
 import { ExperimentStore } from '../../src/recorder/index.ts';
 import type { Panel } from '../../src/data/types.ts';
-import { SignalRecord, SigAnaRecord, PortAnaRecord, RecordError } from '../../src/record/index.ts';
+import { SignalRecord, SigAnaRecord, PortAnaRecord, RecordError, createRecord } from '../../src/record/index.ts';
+import { parse as parseYaml } from 'yaml';
 
 const DAYS = 90;
 const STOCKS = ['AAA', 'BBB', 'CCC', 'DDD', 'EEE', 'FFF', 'GGG', 'HHH'];
@@ -181,7 +182,7 @@ test('dependencies and bad input: typed errors, nothing logged or written', () =
   assert.throws(() => new SigAnaRecord(rec, { label_col: 'LABEL9' }).generate(), (e: unknown) => e instanceof RecordError && e.code === 'RECORD_INPUT' && /LABEL0/.test(e.hint ?? ''));
   assert.throws(
     () => new PortAnaRecord(rec, { source: provider, config: { strategy: { kwargs: { topk: 3, n_drop: 1 } }, backtest: { exchange_kwargs: { deal_price: 'mid' } } } }).generate(),
-    (e: unknown) => e instanceof RecordError && e.code === 'BACKTEST_CONFIG' && e.path === 'exchange_kwargs.deal_price',
+    (e: unknown) => e instanceof RecordError && e.code === 'BACKTEST_CONFIG' && e.path === 'config.backtest.exchange_kwargs.deal_price',
   );
   assert.deepEqual(rec.listMetrics(), {});
   assert.deepEqual(rec.listArtifacts(), ['label.csv', 'pred.csv']);
@@ -192,4 +193,64 @@ test('dependencies and bad input: typed errors, nothing logged or written', () =
   assert.throws(() => new SigAnaRecord(rec2).generate(), (e: unknown) => e instanceof RecordError && e.code === 'RECORD_INPUT');
   rec.end();
   rec2.end();
+});
+
+test('createRecord: the record list of a qlib workflow YAML (port_analysis_config anchor) runs in order', () => {
+  const doc = parseYaml(`
+benchmark: &benchmark SH000300
+port_analysis_config: &port_analysis_config
+    strategy:
+        class: TopkDropoutStrategy
+        module_path: qlib.contrib.strategy
+        kwargs:
+            signal: <PRED>
+            topk: 3
+            n_drop: 1
+    backtest:
+        start_time: ${calendar[61]}
+        end_time: ${calendar[80]}
+        account: 100000000
+        benchmark: *benchmark
+        exchange_kwargs:
+            limit_threshold: 0.095
+            deal_price: close
+            open_cost: 0.0005
+            close_cost: 0.0015
+            min_cost: 5
+record:
+    - class: SignalRecord
+      module_path: qlib.workflow.record_temp
+      kwargs:
+        model: <MODEL>
+        dataset: <DATASET>
+    - class: SigAnaRecord
+      module_path: qlib.workflow.record_temp
+      kwargs:
+        ana_long_short: False
+        ann_scaler: 252
+    - class: PortAnaRecord
+      module_path: qlib.workflow.record_temp
+      kwargs:
+        config: *port_analysis_config
+`, { schema: 'yaml-1.1' }) as { record: unknown[] };
+  const rec = store.start({ experimentName: 'records-yaml' });
+  const records = doc.record.map((spec, i) => createRecord(spec, { recorder: rec, model, dataset, source: provider }, `task.record[${i}]`));
+  for (const r of records) r.generate();
+  const metrics = rec.listMetrics();
+  assert.ok(Number.isFinite(metrics.IC));
+  assert.equal(metrics['Long-Short Ann Return'], undefined, 'ana_long_short: False');
+  assert.ok(Number.isFinite(metrics['1day.excess_return_with_cost.information_ratio']));
+  const report = rec.loadObject('portfolio_analysis/report_normal_1day') as Record<string, string[]>;
+  assert.equal(report.datetime![0], calendar[61], 'YAML 1.1 dates (Date objects) are accepted');
+  assert.equal(report.datetime!.at(-1), calendar[80]);
+  rec.end();
+  const ctx = { recorder: rec, model, dataset, source: provider };
+  const bad = (spec: unknown, code: string, path: string): void => {
+    assert.throws(() => createRecord(spec, ctx, 'r'), (e: unknown) => e instanceof RecordError && e.code === code && e.path === path && typeof e.hint === 'string');
+  };
+  bad({ class: 'HFSignalRecord' }, 'RECORD_CLASS', 'r.class');
+  bad({ class: 'SigAnaRecord', module_path: 'my.module' }, 'RECORD_CLASS', 'r.module_path');
+  bad({ class: 'SigAnaRecord', kwargs: { ann_scaler: '252' } }, 'RECORD_INPUT', 'r.kwargs.ann_scaler');
+  bad({ class: 'SigAnaRecord', kwargs: { anna_long_short: true } }, 'RECORD_INPUT', 'r.kwargs.anna_long_short');
+  bad({ class: 'PortAnaRecord', kwargs: { config: { strategy: { kwargs: { topk: 3 } } } } }, 'BACKTEST_CONFIG', 'config.strategy.kwargs.n_drop');
 });
