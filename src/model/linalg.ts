@@ -4,30 +4,34 @@
  */
 
 /**
- * Solves (G + ridge·I) w = c by Cholesky. Returns null when the matrix is not numerically positive
- * definite (a pivot ≤ 1e-12 × the largest diagonal), so the caller can fall back to `pinvSolve`.
+ * Solves (G + ridge·I) w = c by Cholesky of the diagonally equilibrated matrix (D^-½ A D^-½ has a
+ * unit diagonal, so features on very different scales — volumes next to returns — do not look
+ * singular). Returns null when a pivot of the equilibrated matrix is ≤ 1e-12 (columns collinear to
+ * about 12 digits, or a zero column), so the caller can fall back to `pinvSolve`.
  */
 export function choleskySolve(g: Float64Array, c: Float64Array, p: number, ridge = 0): Float64Array | null {
+  const d = new Float64Array(p);
+  for (let i = 0; i < p; i++) {
+    const aii = (g[i * p + i] as number) + ridge;
+    if (!(aii > 0)) return null;
+    d[i] = Math.sqrt(aii);
+  }
   const l = new Float64Array(p * p);
-  let maxDiag = 0;
-  for (let i = 0; i < p; i++) maxDiag = Math.max(maxDiag, (g[i * p + i] as number) + ridge);
-  const tol = maxDiag * 1e-12;
-  if (!(maxDiag > 0)) return null;
   for (let j = 0; j < p; j++) {
-    let d = (g[j * p + j] as number) + ridge;
-    for (let k = 0; k < j; k++) d -= (l[j * p + k] as number) ** 2;
-    if (!(d > tol)) return null;
-    const ljj = Math.sqrt(d);
+    let piv = 1;
+    for (let k = 0; k < j; k++) piv -= (l[j * p + k] as number) ** 2;
+    if (!(piv > 1e-12)) return null;
+    const ljj = Math.sqrt(piv);
     l[j * p + j] = ljj;
     for (let i = j + 1; i < p; i++) {
-      let s = g[i * p + j] as number;
+      let s = (g[i * p + j] as number) / ((d[i] as number) * (d[j] as number));
       for (let k = 0; k < j; k++) s -= (l[i * p + k] as number) * (l[j * p + k] as number);
       l[i * p + j] = s / ljj;
     }
   }
   const z = new Float64Array(p);
   for (let i = 0; i < p; i++) {
-    let s = c[i] as number;
+    let s = (c[i] as number) / (d[i] as number);
     for (let k = 0; k < i; k++) s -= (l[i * p + k] as number) * (z[k] as number);
     z[i] = s / (l[i * p + i] as number);
   }
@@ -37,6 +41,7 @@ export function choleskySolve(g: Float64Array, c: Float64Array, p: number, ridge
     for (let k = i + 1; k < p; k++) s -= (l[k * p + i] as number) * (w[k] as number);
     w[i] = s / (l[i * p + i] as number);
   }
+  for (let i = 0; i < p; i++) w[i] = (w[i] as number) / (d[i] as number);
   return w;
 }
 

@@ -247,3 +247,15 @@ test('centring stays exact when features sit far from zero (mean 1e6, std 1)', (
   assertClose(m.coef!, [sxy / sxx], 1e-9, 'slope');
   assert.ok(Math.abs(m.intercept - (my - (sxy / sxx) * mx)) < 1e-3, `intercept ${m.intercept}`);
 });
+
+test('features on very different scales (1e6 next to 1e-3) are solved by Cholesky, not treated as singular', () => {
+  const z = normal(rng(33));
+  const n = 2000;
+  const big = Float64Array.from({ length: n }, () => 1e6 * z());
+  const small = Float64Array.from({ length: n }, () => 1e-3 * z());
+  const y = Float64Array.from({ length: n }, (_, r) => 2e-6 * big[r]! + 500 * small[r]! + 0.01 * z());
+  const m = new LinearModel().fit(new ArrayDataset({ train: { x: [big, small], y } }));
+  assert.equal(m.fitInfo!.solver, 'cholesky');
+  assert.ok(Math.abs(m.coef![0]! - 2e-6) < 2e-8, `big coef ${m.coef![0]}`);
+  assert.ok(Math.abs(m.coef![1]! - 500) < 5, `small coef ${m.coef![1]}`);
+});
