@@ -45,6 +45,7 @@ import { ewmMean } from '../../src/data/expr/kernels/weighted.ts';
 
 interface Fixture {
   pandas: string;
+  numpy: string;
   inputs: Record<string, (number | null)[]>;
   logCaVolume: (number | null)[];
   expected: Record<string, (number | null)[]>;
