@@ -1,7 +1,7 @@
 """qlib's own TaskManager on a MongoDB server, for bench/store-qlib.ts (the qtask side runs there).
 
     python bench/store-qlib.py URL DB POOL create N     -> {"count": N, "ms": …}      (TaskManager.create_task)
-    python bench/store-qlib.py URL DB POOL seed N       -> inserts N waiting tasks (create_task), no timing
+    python bench/store-qlib.py URL DB POOL seed N       -> inserts N waiting tasks (insert_task_def), no timing
     python bench/store-qlib.py URL DB POOL drain         -> waits for "go" on stdin, then fetch_task +
                                                            commit_task_res until the pool is empty;
                                                            {"count": …, "start": ms, "end": ms}
@@ -21,7 +21,14 @@ def main() -> None:
     url, db, pool, mode = sys.argv[1:5]
     C["mongo"] = {"task_url": url, "task_db_name": db}
     tm = TaskManager(task_pool=pool)
-    if mode in ("create", "seed"):
+    if mode == "seed":
+        # Linear seeding (qlib's own insert_task_def per task); create_task would scan per definition.
+        n = int(sys.argv[5])
+        for i in range(n):
+            tm.insert_task_def({"model": {"class": "LinearModel", "kwargs": {"i": i}}, "n": i})
+        print(json.dumps({"count": n}), flush=True)
+        return
+    if mode == "create":
         n = int(sys.argv[5])
         defs = [{"model": {"class": "LinearModel", "kwargs": {"i": i}}, "n": i} for i in range(n)]
         t0 = time.perf_counter()

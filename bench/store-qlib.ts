@@ -3,7 +3,7 @@
  * (`node --import tsx bench/store-qlib.ts --store mongodb://HOST:PORT/ [--write]`).
  *
  * (a) claim+commit throughput with 1, 2 and 4 worker processes, each side starting from a pool of
- *     `--tasks` waiting tasks (default 1000) and draining for at most `--budget-ms` (default 20 000);
+ *     `--tasks` waiting tasks (default 500) and draining for at most `--budget-ms` (default 20 000);
  *     the rate is tasks done / wall time from the common start signal.
  *     qtask: `claim` + `commit` (bench child below). qlib: `TaskManager.fetch_task` + `commit_task_res`
  *     (bench/store-qlib.py in the venv of scripts/golden/setup_venv.sh, pyqlib 0.9.7).
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   const base = flag('--store');
   if (!base?.startsWith('mongodb')) throw new Error('usage: bench/store-qlib.ts --store mongodb://HOST:PORT/ [--write]');
   if (!existsSync(PYTHON)) execFileSyncSetup();
-  const tasks = Number(flag('--tasks') ?? 1000);
+  const tasks = Number(flag('--tasks') ?? 500);
   const budgetMs = Number(flag('--budget-ms') ?? 20_000);
   const defs = Number(flag('--defs') ?? 10_000);
   const createBudgetMs = Number(flag('--create-budget-ms') ?? 30_000);

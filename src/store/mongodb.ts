@@ -123,7 +123,7 @@ export async function openMongoStore(url: string, opts: MongoStoreOptions = {}):
     const store = new MongoTaskStore(client, db, safeUrl, clock, time, warn, opts.reconnectMs ?? 120_000);
     store.claimTickets = opts.claimTickets ?? ferret;
     store.ferret = ferret;
-    store.reclaimEveryMs = ferret ? 1_000 : 0;
+    store.reclaimEveryMs = ferret ? 5_000 : 0;
     store.server = ferret ? `FerretDB ${String(info['ferretdbVersion'])}` : `MongoDB ${String(info['version'])}`;
     return store;
   } catch (e) {
@@ -139,7 +139,7 @@ export class MongoTaskStore implements TaskStore {
   /** Claim candidates per pool/status/query, refilled by one scan (ticket path). */
   private readonly candidates = new Map<string, { list: Pick<StoredTask, '_id' | 'attempts'>[]; at: number }>();
   private readonly lastReclaim = new Map<string, number>();
-  /** How often a claim first sweeps expired leases (FerretDB: a scan, so 1 s; MongoDB: every claim). */
+  /** How often a claim first sweeps expired leases (FerretDB: 5 s, and whenever nothing else is claimable; MongoDB: every claim). */
   reclaimEveryMs = 0;
   /**
    * FerretDB 1.x: user filters are evaluated here by the shared evaluator (the SQLite store's), as
@@ -708,10 +708,22 @@ export class MongoTaskStore implements TaskStore {
    * heartbeats in between keeps its task and two reclaimers never both count it.
    */
   private async reclaim(coll: Collection<StoredTask>, maxAttempts: number): Promise<number> {
-    const expired = await coll
-      .find(this.expiredFilter())
-      .project<Pick<StoredTask, '_id' | 'leaseToken' | 'attempts' | 'worker' | 'claimedFrom'>>({ _id: 1, leaseToken: 1, attempts: 1, worker: 1, claimedFrom: 1 })
-      .toArray();
+    // FerretDB pushes a plain equality down to SQLite but evaluates `$lt` on dates in Go over the
+    // whole pool, so there the deadline is compared here (against the same server-clock estimate).
+    const cutoff = this.clock.now().getTime();
+    const expired = (
+      await coll
+        .find(this.ferret ? { status: 'running' } : this.expiredFilter())
+        .project<Pick<StoredTask, '_id' | 'leaseToken' | 'attempts' | 'worker' | 'claimedFrom' | 'leaseExpiresAt'>>({
+          _id: 1,
+          leaseToken: 1,
+          attempts: 1,
+          worker: 1,
+          claimedFrom: 1,
+          leaseExpiresAt: 1,
+        })
+        .toArray()
+    ).filter((t) => !this.ferret || (t.leaseExpiresAt instanceof Date && t.leaseExpiresAt.getTime() < cutoff));
     if (expired.length === 0) return 0;
     const now = this.clock.now();
     const ops = expired.map((t) => {

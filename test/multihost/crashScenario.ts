@@ -92,6 +92,8 @@ export interface CrashSummary {
   overlaps: number;
   leaseLost: number;
   elapsedMs: number;
+  /** Tasks whose final attempt is > 1: claims taken over after a kill or a cut link. */
+  takenOver: number;
   /** Worker log lines saying the store was unreachable / reachable again (one pair per outage). */
   reconnectLines: string[];
 }
@@ -129,9 +131,11 @@ export async function runCrashScenario(s: CrashScenario): Promise<CrashSummary> 
     if ((counts.done ?? 0) + (counts.failed ?? 0) === s.tasks) break;
     assert.ok(Date.now() < deadline, `pool did not drain within ${s.drainDeadlineMs} ms: ${JSON.stringify(counts)}`);
     const busy = workers.filter((w) => alive.has(w) && w.events().some((e) => e.type === 'claimed'));
+    // Mid-task: the worker's last event is a claim, so a kill now leaves a lease to expire.
+    const midTask = busy.filter((w) => w.events().at(-1)?.type === 'claimed');
     const killPhase = Date.now() - t0 <= s.killPhaseMs && kills.size < s.maxKills;
-    if (killPhase && busy.length >= Math.min(2, s.slots.length)) {
-      const w = busy[Math.floor(random() * busy.length)]!;
+    if (killPhase && busy.length >= Math.min(2, s.slots.length) && midTask.length > 0) {
+      const w = midTask[Math.floor(random() * midTask.length)]!;
       kills.set(w.id, Date.now());
       w.child.kill('SIGKILL');
       await w.exited;
@@ -217,6 +221,8 @@ export async function runCrashScenario(s: CrashScenario): Promise<CrashSummary> 
     assert.ok((doneEvents.get(taskId) ?? 0) <= 1, `task ${taskId}: committed ${doneEvents.get(taskId)} times (a stale commit was accepted)`);
   }
   assert.ok(kills.size >= Math.min(2, s.maxKills), `only ${kills.size} kills: the test did not exercise crashes`);
+  const takenOver = docs.filter((d) => d.attempts > 1).length;
+  assert.ok(takenOver >= 1, 'no task was taken over after a kill: the test did not exercise lease expiry');
   const reconnectLines = all.flatMap((w) => w.stderr().split('\n').filter((l) => /unreachable during|reachable again/.test(l)).map((l) => `${w.id}: ${l}`));
-  return { processes: all.length, kills: kills.size, rerun, overlaps, leaseLost: leaseLost.size, elapsedMs, reconnectLines };
+  return { processes: all.length, kills: kills.size, rerun, overlaps, leaseLost: leaseLost.size, elapsedMs, reconnectLines, takenOver };
 }

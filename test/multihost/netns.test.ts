@@ -143,7 +143,7 @@ describe('three hosts in network namespaces', { skip: refusal ?? false }, () => 
     assert.ok(cutMs >= 3 * LEASE_S * 1000, `link was down ${cutMs} ms`);
     console.log(
       `# netns test: seed ${SEED}, hosts ${NS.server}/${NS.a}/${NS.b}, ${r.processes} worker processes, ${r.kills} SIGKILLs, ` +
-        `link A down ${(cutMs / 1000).toFixed(1)} s (lease ${LEASE_S} s), ${r.rerun} tasks re-run, ${r.overlaps} overlaps (all excused), ` +
+        `link A down ${(cutMs / 1000).toFixed(1)} s (lease ${LEASE_S} s), ${r.takenOver} tasks taken over, ${r.rerun} re-run, ${r.overlaps} overlaps (all excused), ` +
         `${r.leaseLost} lease-lost reports, ${(r.elapsedMs / 1000).toFixed(1)} s`,
     );
     for (const line of r.reconnectLines) console.log(`# ${line}`);

@@ -44,7 +44,7 @@ it(`crash test on MongoDB (seed ${SEED}): 150 tasks, 3 workers SIGKILLed and res
     drainDeadlineMs: 150_000,
   });
   console.log(
-    `# mongodb crash test: seed ${SEED}, ${r.processes} worker processes, ${r.kills} SIGKILLs, ${r.rerun} tasks re-run, ` +
+    `# mongodb crash test: seed ${SEED}, ${r.processes} worker processes, ${r.kills} SIGKILLs, ${r.takenOver} tasks taken over, ${r.rerun} re-run, ` +
       `${r.overlaps} overlaps (all with a dead/lease-lost holder), ${r.leaseLost} lease-lost reports, ${(r.elapsedMs / 1000).toFixed(1)} s`,
   );
 });
