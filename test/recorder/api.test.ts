@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { ExperimentStore, R, RecorderError, resolveMlrunsUri } from '../../src/index.ts';
 import type { Panel } from '../../src/data/types.ts';
 import { tempRoot } from './helpers.ts';
@@ -135,7 +134,7 @@ test('artifacts: JSON, Panel and column-table CSV, bytes, sub-paths, log_artifac
   const written = rec.saveObjects({ task, pred, label, 'model.bin': bytes });
   assert.deepEqual(written, ['task.json', 'pred.csv', 'label.csv', 'model.bin']);
   rec.saveObjects({ ic }, { artifactPath: 'sig_analysis' });
-  const local = join(mkdtempSync(join(tmpdir(), 'qtask-art-')), 'notes.txt');
+  const local = join(dirname(tempRoot()), 'notes.txt');
   writeFileSync(local, 'hello');
   assert.equal(rec.logArtifact(local, 'extra'), 'extra/notes.txt');
   assert.deepEqual(rec.listArtifacts(), ['extra/notes.txt', 'label.csv', 'model.bin', 'pred.csv', 'sig_analysis/ic.csv', 'task.json']);

@@ -1,6 +1,6 @@
 /** Shared helpers for the recorder tests: temp mlruns directories and the child-process fixture. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,8 +8,16 @@ import { fileURLToPath } from 'node:url';
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CHILD = join(REPO, 'test/recorder/fixtures/child.ts');
 
+const made: string[] = [];
+process.on('exit', () => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh `<tmp>/qtask-rec-XXXX/mlruns` path (not created), removed when the test process exits. */
 export function tempRoot(prefix = 'qtask-rec-'): string {
-  return join(mkdtempSync(join(tmpdir(), prefix)), 'mlruns');
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return join(dir, 'mlruns');
 }
 
 export interface Child {
