@@ -50,6 +50,15 @@ export function createRecord(spec: unknown, ctx: RecordContext, path = 'record')
     throw new RecordError('RECORD_CLASS', `${cls} is not in module ${JSON.stringify(s.module_path)}`, { path: `${path}.module_path`, hint: `use ${RECORD_MODULES.join(' or ')} (or omit module_path)` });
   }
   const kw = obj(s.kwargs, `${path}.kwargs`);
+  // Accepted for config compatibility only at their no-op values: qtask does not implement them.
+  if (kw.skip_existing !== undefined && kw.skip_existing !== false) {
+    throw new RecordError('RECORD_INPUT', 'skip_existing is not supported', { path: `${path}.kwargs.skip_existing`, hint: 'remove it (or set false); records always regenerate' });
+  }
+  for (const k of ['indicator_analysis_freq', 'indicator_analysis_method']) {
+    if (kw[k] !== undefined && kw[k] !== null) {
+      throw new RecordError('RECORD_INPUT', `${k} is not supported (trade indicators ffr/pa/pos are not ported)`, { path: `${path}.kwargs.${k}`, hint: 'remove it' });
+    }
+  }
   if (cls === 'SignalRecord') {
     onlyKeys(kw, ['model', 'dataset', 'recorder'], `${path}.kwargs`);
     if (!ctx.model || !ctx.dataset) throw new RecordError('RECORD_INPUT', 'SignalRecord needs the model and the dataset', { path: `${path}.kwargs`, hint: 'pass them in the context (qrun fills <MODEL> and <DATASET>)' });

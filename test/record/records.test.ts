@@ -252,5 +252,7 @@ record:
   bad({ class: 'SigAnaRecord', module_path: 'my.module' }, 'RECORD_CLASS', 'r.module_path');
   bad({ class: 'SigAnaRecord', kwargs: { ann_scaler: '252' } }, 'RECORD_INPUT', 'r.kwargs.ann_scaler');
   bad({ class: 'SigAnaRecord', kwargs: { anna_long_short: true } }, 'RECORD_INPUT', 'r.kwargs.anna_long_short');
+  bad({ class: 'SigAnaRecord', kwargs: { skip_existing: true } }, 'RECORD_INPUT', 'r.kwargs.skip_existing');
+  bad({ class: 'PortAnaRecord', kwargs: { indicator_analysis_freq: 'day' } }, 'RECORD_INPUT', 'r.kwargs.indicator_analysis_freq');
   bad({ class: 'PortAnaRecord', kwargs: { config: { strategy: { kwargs: { topk: 3 } } } } }, 'BACKTEST_CONFIG', 'config.strategy.kwargs.n_drop');
 });
