@@ -124,3 +124,16 @@ test('unknown operator suggests the right case', () => {
     assert.equal(e.hint, 'did you mean Mean?');
   }
 });
+
+test('field names are case-insensitive, as qlib lowercases file names', () => {
+  assert.equal(canon('$Close / Feature("OPEN")'), 'Div($close,$open)');
+});
+
+test('absurd nesting is a typed error, not a stack overflow', () => {
+  const deep = '('.repeat(5000) + '$close' + ')'.repeat(5000);
+  assert.throws(() => parseExpression(deep), (e: unknown) => e instanceof ExpressionError && e.code === 'EXPR_PARSE' && /nests deeper/.test(e.message));
+  const minus = '-'.repeat(5000) + '$close';
+  assert.throws(() => parseExpression(minus), (e: unknown) => e instanceof ExpressionError && e.code === 'EXPR_PARSE');
+  const ok = '('.repeat(100) + '$close' + ')'.repeat(100);
+  assert.equal(canon(ok), '$close');
+});

@@ -161,8 +161,12 @@ function fold(op: string, a: number, b: number): number {
 
 const FOLDABLE = new Set(['Add', 'Sub', 'Mul', 'Div', 'Power', 'Gt', 'Ge', 'Lt', 'Le', 'Eq', 'Ne', 'Greater', 'Less', 'And', 'Or']);
 
+/** Deeper nesting than this is rejected instead of overflowing the stack. */
+const MAX_DEPTH = 256;
+
 class Parser {
   private i = 0;
+  private depth = 0;
   constructor(
     private readonly src: string,
     private readonly tokens: Token[],
@@ -202,6 +206,17 @@ class Parser {
   }
 
   private parseComparison(): ExprNode {
+    if (++this.depth > MAX_DEPTH) {
+      this.fail('EXPR_PARSE', `expression nests deeper than ${MAX_DEPTH} levels`, this.peek().col, 'split it into smaller expressions');
+    }
+    try {
+      return this.parseComparisonInner();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private parseComparisonInner(): ExprNode {
     const left = this.parseOr();
     const t = this.peek();
     const op = t.kind === 'op' ? COMPARISON_OPS[t.text] : undefined;
@@ -261,8 +276,14 @@ class Parser {
   private parseUnary(): ExprNode {
     const t = this.peek();
     if (t.kind === 'op' && (t.text === '-' || t.text === '+')) {
+      if (++this.depth > MAX_DEPTH) this.fail('EXPR_PARSE', `expression nests deeper than ${MAX_DEPTH} levels`, t.col);
       this.next();
-      const operand = this.parseUnary();
+      let operand: ExprNode;
+      try {
+        operand = this.parseUnary();
+      } finally {
+        this.depth--;
+      }
       if (t.text === '+') return operand;
       if (operand.kind === 'number') return { ...operand, value: -operand.value, pos: t.col };
       const zero: NumberNode = { kind: 'number', value: 0, isInt: true, pos: t.col };
@@ -289,7 +310,8 @@ class Parser {
       case 'string':
         return { kind: 'string', value: t.value as string, pos: t.col };
       case 'field':
-        return { kind: 'field', name: t.value as string, pos: t.col };
+        // qlib opens `<field.lower()>.day.bin`, so `$Close` is `$close`.
+        return { kind: 'field', name: (t.value as string).toLowerCase(), pos: t.col };
       case 'pitField':
         return this.fail('EXPR_UNSUPPORTED', `point-in-time field ${t.text} is not supported`, t.col, 'use daily fields like $close');
       case 'lparen': {
@@ -362,7 +384,7 @@ class Parser {
     if (FOLDABLE.has(name.text) && args[0].kind === 'number' && args[1].kind === 'number') {
       return this.binary(name.text, args[0], args[1], name.col);
     }
-    if (name.text === 'Feature') return { kind: 'field', name: (args[0] as { value: string }).value, pos: name.col };
+    if (name.text === 'Feature') return { kind: 'field', name: (args[0] as { value: string }).value.toLowerCase(), pos: name.col };
     return { kind: 'call', op: name.text, args, pos: name.col };
   }
 
