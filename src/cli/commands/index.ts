@@ -12,10 +12,11 @@ import * as show from './show.ts';
 import * as stat from './stat.ts';
 import * as wait from './wait.ts';
 import * as worker from './worker.ts';
+import * as run from './run.ts';
 
 export interface CommandModule {
   register(program: Command): void;
 }
 
 // Each command module registers itself here.
-export const commandModules: CommandModule[] = [list, create, gen, stat, query, show, wait, reset, prioritize, cancel, remove, worker, data];
+export const commandModules: CommandModule[] = [list, create, gen, stat, query, show, wait, reset, prioritize, cancel, remove, worker, data, run];
