@@ -591,9 +591,11 @@ export class MongoTaskStore implements TaskStore {
     c: { token: string; worker: string; leaseMs: number; status: TaskStatus },
   ): Promise<StoredTask | null> {
     const tickets = this.db.collection<ClaimTicket>(`${INTERNAL_PREFIX}_tickets`);
+    let scanned = false;
     for (let round = 0; round < 200; round++) {
       let entry = this.candidates.get(cacheKey);
       if (!entry || entry.list.length === 0 || Date.now() - entry.at > CANDIDATE_TTL_MS) {
+        scanned = true;
         // One scan serves the next CANDIDATE_BATCH claims of this process: on FerretDB a scan
         // (filter and sort in its Go layer) costs far more than a ticket insert.
         const list: Pick<StoredTask, '_id' | 'attempts'>[] = [];
@@ -635,7 +637,10 @@ export class MongoTaskStore implements TaskStore {
         await tickets.insertOne(ticket);
       } catch (e) {
         if ((e as { code?: unknown }).code !== 11000) throw e;
-        await this.rollForward(coll, tickets, ticket._id, cand._id, attempt);
+        // Another process holds the same candidates: stop walking them in the same order.
+        shuffle(entry.list);
+        // A candidate fresh from the database whose attempt is already ticketed may be stuck.
+        if (scanned) await this.rollForward(coll, tickets, ticket._id, cand._id, attempt);
         continue;
       }
       const doc = await coll.findOneAndUpdate(
@@ -809,6 +814,13 @@ interface ClaimTicket {
   claimedFrom: TaskStatus;
   startedAt: Date;
   leaseExpiresAt: Date;
+}
+
+function shuffle<T>(list: T[]): void {
+  for (let i = list.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [list[i], list[j]] = [list[j]!, list[i]!];
+  }
 }
 
 /** Candidates one scan yields, and how long they may be used before a fresh scan. */
