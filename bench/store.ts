@@ -263,4 +263,7 @@ async function main(): Promise<void> {
 }
 
 if (args[0] === '--child') await child();
-else await main();
+else if (flag('--store')?.startsWith('mongodb')) {
+  // A MongoDB store: bench/store-qlib.ts compares it with qlib's own TaskManager on the same server.
+  await import('./store-qlib.ts');
+} else await main();
