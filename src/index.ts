@@ -66,3 +66,5 @@ export * from './recorder/index.ts';
 export * from './model/index.ts';
 // Records (src/record/): SignalRecord, SigAnaRecord, PortAnaRecord; IC and risk metrics; TopkDropout backtest.
 export * from './record/index.ts';
+// Online serving (src/online/): OnlineManager, RollingStrategy, OnlineToolR, PredUpdater/LabelUpdater.
+export * from './online/index.ts';

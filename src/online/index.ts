@@ -1,0 +1,13 @@
+export { OnlineError } from './errors.ts';
+export { OnlineToolR } from './onlineTool.ts';
+export type { OnlineSet, OnlineToolOptions, RecorderLike } from './onlineTool.ts';
+export { PredUpdater, LabelUpdater } from './update.ts';
+export type { UpdaterOptions, UpdateResult } from './update.ts';
+export { LocalTrainer, trainedByHash } from './trainer.ts';
+export type { OnlineTrainer, LocalTrainerOptions, RecorderRef } from './trainer.ts';
+export { RollingStrategy } from './strategy.ts';
+export type { RollingStrategyOptions, RolledScores } from './strategy.ts';
+export { OnlineManager } from './manager.ts';
+export type { OnlineManagerOptions, ManagerState, ManagerStatus, HistoryEntry, RoutineResult } from './manager.ts';
+export { averageOnDate, readSignals } from './signals.ts';
+export { replaceRange, lastValidDate } from './panels.ts';
