@@ -1,0 +1,110 @@
+import { writeFileSync } from 'node:fs';
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import { AverageEnsemble, RollingEnsemble } from '../../collect/ensemble.ts';
+import { CollectError } from '../../collect/errors.ts';
+import { recorderFilterFromQuery } from '../../collect/filter.ts';
+import { RollingGroup } from '../../collect/group.ts';
+import { KeyedDict, isKeyedDict, keyId } from '../../collect/keyed.ts';
+import { RecorderCollector, defaultRecKey } from '../../collect/collector.ts';
+import type { Processor } from '../../collect/collector.ts';
+import type { Panel } from '../../data/types.ts';
+import { isPanel, panelToCsv } from '../../recorder/artifacts.ts';
+import { getStore } from '../../recorder/R.ts';
+import { note } from '../output.ts';
+
+interface CollectOpts {
+  experiment: string;
+  mlruns?: string;
+  artifact: string;
+  group: 'rolling' | 'none';
+  ensemble: 'rolling' | 'average' | 'none';
+  filter?: string;
+  output: string;
+}
+
+function parseFilter(text: string | undefined): ReturnType<typeof recorderFilterFromQuery> | undefined {
+  if (text === undefined) return undefined;
+  let q: unknown;
+  try {
+    q = JSON.parse(text);
+  } catch (e) {
+    throw new CollectError('VALIDATION', `--filter is not JSON: ${(e as Error).message}`, { path: '--filter', hint: `e.g. --filter '{"params.model.class": "LinearModel"}'`, cause: e });
+  }
+  return recorderFilterFromQuery(q);
+}
+
+/**
+ * The processing chain for the --group / --ensemble pair (see docs/collect.md). `--ensemble none`
+ * prints every recorder's artifact under its key, whatever `--group` says.
+ */
+function processList(group: CollectOpts['group'], ensemble: CollectOpts['ensemble']): Processor[] {
+  if (ensemble === 'none') return [];
+  if (group === 'rolling') {
+    // RollingGroup reduces each model's windows with RollingEnsemble; `average` then combines the models.
+    return ensemble === 'rolling' ? [new RollingGroup()] : [new RollingGroup(), (d) => new AverageEnsemble().ensemble(d as KeyedDict<unknown>)];
+  }
+  const e = ensemble === 'rolling' ? new RollingEnsemble() : new AverageEnsemble();
+  return [(d) => e.ensemble(d as KeyedDict<unknown>)];
+}
+
+/** CSV of a Panel, or of a dict of Panels with a leading `key` column (the key as JSON). */
+function toCsv(result: unknown): string {
+  if (isPanel(result)) return panelToCsv(result);
+  if (!isKeyedDict(result)) throw new CollectError('COLLECT_OUTPUT', 'the collected result is neither a Panel nor a dict of Panels', { hint: 'use --ensemble to reduce it' });
+  const parts: string[] = [];
+  let header: string | undefined;
+  // Sorted by key: listing order is run start time, which says nothing about the data.
+  const entries = result.entries().sort((a, b) => (keyId(a[0]) < keyId(b[0]) ? -1 : keyId(a[0]) > keyId(b[0]) ? 1 : 0));
+  for (const [k, v] of entries) {
+    if (!isPanel(v)) throw new CollectError('COLLECT_OUTPUT', `result ${keyId(k)} is not a Panel`, { hint: 'use --ensemble to reduce it' });
+    const lines = panelToCsv(v as Panel).split('\n');
+    const h = `key,${lines[0]}`;
+    if (header !== undefined && header !== h) throw new CollectError('COLLECT_OUTPUT', `results have different columns (${header} vs ${h})`, { hint: 'collect one model at a time with --filter' });
+    header = h;
+    const field = `"${keyId(k).replace(/"/g, '""')}"`;
+    for (const line of lines.slice(1)) if (line !== '') parts.push(`${field},${line}`);
+  }
+  return `${header ?? 'key,datetime,instrument'}\n${parts.map((l) => `${l}\n`).join('')}`;
+}
+
+/** `qtask collect`: qlib's RecorderCollector (+ RollingGroup / ensembles) over an mlruns store, as CSV. */
+export function register(program: Command): void {
+  program
+    .command('collect')
+    .description('collect an artifact (pred) of the FINISHED runs of an experiment, group and ensemble it, print CSV')
+    .requiredOption('--experiment <name>', 'experiment name (never created)')
+    .option('--mlruns <dir>', 'mlruns directory or file: URI (default: $QTASK_MLRUNS, else ./mlruns)')
+    .option('--artifact <name>', 'artifact to collect, loaded as <name>.csv/.json', 'pred')
+    .addOption(new Option('--group <kind>', 'rolling: group by the key minus its test segment').choices(['rolling', 'none']).default('rolling'))
+    .addOption(new Option('--ensemble <kind>', 'rolling: per-date latest window; average: z-score per date then mean (after --group rolling: across models)').choices(['rolling', 'average', 'none']).default('rolling'))
+    .option('--filter <json>', 'Mongo-style query on {id, name, status, tags, params}, e.g. {"params.model.class": "LinearModel"}')
+    .option('--output <file>', 'output .csv file, or - for stdout', '-')
+    .action((opts: CollectOpts) => {
+      if (opts.output !== '-' && !opts.output.toLowerCase().endsWith('.csv')) {
+        throw new CollectError('COLLECT_OUTPUT', `cannot write ${opts.output}: only CSV is supported`, {
+          path: '--output',
+          hint: 'use a .csv file or - (Parquet is not written: no pinned runtime dependency writes it)',
+        });
+      }
+      const filter = parseFilter(opts.filter);
+      const store = getStore(opts.mlruns === undefined ? {} : { uri: opts.mlruns });
+      const collector = new RecorderCollector({
+        experiment: opts.experiment,
+        store,
+        artifactsPath: { [opts.artifact]: opts.artifact },
+        recKeyFunc: defaultRecKey,
+        ...(filter ? { recFilterFunc: filter } : {}),
+        processList: processList(opts.group, opts.ensemble),
+      });
+      const t0 = performance.now();
+      const out = collector.run();
+      const stats = collector.lastStats!;
+      const result = out.get(opts.artifact);
+      const csv = toCsv(result instanceof KeyedDict || isPanel(result) ? result : new KeyedDict());
+      if (opts.output === '-') process.stdout.write(csv);
+      else writeFileSync(opts.output, csv);
+      const rows = csv.split('\n').length - 2;
+      note(`collected ${stats.selected} recorder(s) of ${JSON.stringify(opts.experiment)}${stats.missing.length ? `, ${stats.missing.length} without ${opts.artifact} skipped` : ''}${stats.problems.length ? `, ${stats.problems.length} unreadable run dir(s) ignored` : ''}; ${rows} row(s) in ${Math.round(performance.now() - t0)} ms${opts.output === '-' ? '' : ` → ${opts.output}`}`);
+    });
+}
