@@ -68,3 +68,5 @@ export * from './model/index.ts';
 export * from './record/index.ts';
 // Online serving (src/online/): OnlineManager, RollingStrategy, OnlineToolR, PredUpdater/LabelUpdater.
 export * from './online/index.ts';
+// Task collecting (src/collect/): collectors, RollingGroup, Rolling/Average ensembles.
+export * from './collect/index.ts';

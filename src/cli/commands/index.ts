@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import * as cancel from './cancel.ts';
+import * as collect from './collect.ts';
 import * as create from './create.ts';
 import * as gen from './gen.ts';
 import * as data from './data.ts';
@@ -19,4 +20,4 @@ export interface CommandModule {
 }
 
 // Each command module registers itself here.
-export const commandModules: CommandModule[] = [list, create, gen, stat, query, show, wait, reset, prioritize, cancel, remove, worker, data, run];
+export const commandModules: CommandModule[] = [list, create, gen, stat, query, show, wait, reset, prioritize, cancel, remove, worker, data, run, collect];
