@@ -1,0 +1,138 @@
+/**
+ * Online simulation on the imported S&P 500 data (12 names) over 2019 with a 60-day RollingStrategy:
+ * every 2019 trading day has a signal, models switch on schedule, a same-day routine changes nothing,
+ * a routine killed with SIGKILL mid-training and run again ends in the same state as an uninterrupted one.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Calendar } from '../../src/generate/calendar.ts';
+import { getStore } from '../../src/recorder/R.ts';
+import { getSegment } from '../../src/task/definition.ts';
+import type { TaskDef } from '../../src/task/types.ts';
+import { LocalTrainer, OnlineManager, averageOnDate } from '../../src/online/index.ts';
+import { asPanel, byDate } from '../../src/online/panels.ts';
+import { manager, newSetup, smallProvider, strategies, tmpRoot } from './helpers.ts';
+import type { Setup } from './helpers.ts';
+
+const root = tmpRoot();
+after(() => rmSync(root, { recursive: true, force: true }));
+const providerUri = smallProvider(root);
+const cal = Calendar.fromFile(join(providerUri, 'calendars', 'day.txt')).days;
+const days2019 = cal.filter((d) => d >= '2019-01-02' && d <= '2019-12-31');
+
+function taskOf(s: Setup, id: string): TaskDef {
+  const store = getStore({ uri: s.mlruns });
+  const exp = store.getExperiment({ experimentName: 'lin' }, { create: false });
+  return store.getRecorder({ recorderId: id, experimentId: exp.id }).loadObject('task') as TaskDef;
+}
+
+/** The state with recorder ids replaced by their tasks' test segments (ids differ between runs). */
+function canonicalState(s: Setup, m: OnlineManager) {
+  const seg = (id: string) => getSegment(taskOf(s, id), 'test');
+  return {
+    history: m.state.history.map((h) => ({ time: h.time, strategy: h.strategy, tests: h.recorderIds.map(seg) })),
+    online: m.strategies[0]!.tool.readSet().recorderIds.map(seg),
+    lastRoutine: m.state.lastRoutine,
+    signals: m.state.signals,
+    signalsText: readFileSync(m.signalsPath, 'utf8'),
+  };
+}
+
+test('simulate 2019: a signal every trading day, models switch every 60 trading days, signal = z-scored prediction of the responsible window', async () => {
+  const s = newSetup(root, providerUri, 'sim');
+  const m = manager(s);
+  const sig = await m.simulate({ end: '2019-12-31' });
+  const dates = [...new Set(sig.dates)];
+  assert.deepEqual(dates, days2019, 'every trading day of 2019, once, in order');
+  const keys = sig.dates.map((d, i) => `${d}|${sig.instruments[i]}`);
+  assert.equal(new Set(keys).size, keys.length, 'no duplicated (date, instrument)');
+  // switches: the day a new window's test starts, i.e. 2019 trading days 0, 60, 120, 180, 240
+  const switches = m.state.history.filter((h, i, a) => i === 0 || h.recorderIds.join() !== a[i - 1]!.recorderIds.join());
+  assert.deepEqual(switches.map((h) => h.time), [0, 60, 120, 180, 240].map((i) => days2019[i]));
+  for (const h of switches) assert.equal(getSegment(taskOf(s, h.recorderIds[0]!), 'test')![0], h.time, 'the new model tests from its switch day');
+  assert.equal(m.strategies[0]!.tool.readSet().version, 5);
+  // the signal on a day equals the z-score of the window responsible for that day
+  const store = getStore({ uri: s.mlruns });
+  const expId = store.getExperiment({ experimentName: 'lin' }, { create: false }).id;
+  for (const k of [0, 59, 60, 200, 251]) {
+    const d = days2019[k]!;
+    const resp = switches.filter((h) => h.time <= d).at(-1)!;
+    const pred = byDate(asPanel(store.getRecorder({ recorderId: resp.recorderIds[0]!, experimentId: expId }).loadObject('pred'), 'pred')).get(d)!;
+    const want = averageOnDate([pred]);
+    const got = sig.dates.map((x, i) => [x, sig.instruments[i]!, sig.values[0]![i]!] as const).filter((r) => r[0] === d);
+    assert.equal(got.length, want.length);
+    got.forEach((r, i) => {
+      assert.equal(r[1], want[i]![0]);
+      assert.ok(Math.abs(r[2] - want[i]![1]) < 1e-12, `${d} ${r[1]}`);
+    });
+  }
+
+  // idempotent: the same day again (in this process, then reloaded in a fresh manager) changes nothing
+  const files = [m.statePath, m.signalsPath, m.strategies[0]!.tool.file];
+  const before = files.map((f) => readFileSync(f, 'utf8'));
+  const mtimes = files.map((f) => statSync(f).mtimeMs);
+  const r1 = await m.routine('2019-12-31');
+  assert.equal(r1.ran, false);
+  const m2 = OnlineManager.load(s.stateDir, strategies(s), new LocalTrainer({ providerUri, mlruns: s.mlruns }), providerUri);
+  const r2 = await m2.routine('2019-12-31');
+  assert.equal(r2.ran, false);
+  assert.deepEqual(files.map((f) => readFileSync(f, 'utf8')), before);
+  assert.deepEqual(files.map((f) => statSync(f).mtimeMs), mtimes);
+  assert.equal((await m2.simulate({ end: '2019-12-31' })).dates.length, sig.dates.length, 'simulate again: nothing new');
+});
+
+function runChild(s: Setup, day: string, killWhen?: () => boolean): Promise<{ code: number | null; signal: string | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'routineChild.ts'), JSON.stringify(s), day], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    let timer: NodeJS.Timeout | undefined;
+    if (killWhen) {
+      const deadline = Date.now() + 120_000;
+      timer = setInterval(() => {
+        if (killWhen() || Date.now() > deadline) {
+          clearInterval(timer);
+          child.kill('SIGKILL');
+        }
+      }, 20);
+    }
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (timer) clearInterval(timer);
+      resolve({ code, signal, out });
+    });
+  });
+}
+
+function runDirs(s: Setup): number {
+  const store = getStore({ uri: s.mlruns });
+  const exp = store.getExperiment({ experimentName: 'lin' }, { create: false });
+  return readdirSync(join(s.mlruns, exp.id)).filter((f) => /^[0-9a-f]{32}$/.test(f)).length;
+}
+
+test('kill -9 mid-routine (while training the switch model), then run again: same state as an uninterrupted routine', async () => {
+  const switchDay = days2019[60]!;
+  const prev = days2019[59]!;
+  const a = newSetup(root, providerUri, 'plain');
+  const b = newSetup(root, providerUri, 'killed');
+  for (const s of [a, b]) await manager(s).simulate({ end: prev });
+  const ra = await runChild(a, switchDay);
+  assert.equal(ra.code, 0, ra.out);
+  const runsBefore = runDirs(b);
+  const rb = await runChild(b, switchDay, () => runDirs(b) > runsBefore);
+  assert.equal(rb.signal, 'SIGKILL', `the child finished before it was killed: ${rb.out}`);
+  const stateAfterKill = JSON.parse(readFileSync(join(b.stateDir, 'state.json'), 'utf8')) as { lastRoutine: string };
+  assert.equal(stateAfterKill.lastRoutine, prev, 'the killed routine committed nothing');
+  const rb2 = await runChild(b, switchDay);
+  assert.equal(rb2.code, 0, rb2.out);
+  const load = (s: Setup) => OnlineManager.load(s.stateDir, strategies(s), new LocalTrainer({ providerUri, mlruns: s.mlruns }), providerUri);
+  const ca = canonicalState(a, load(a));
+  const cb = canonicalState(b, load(b));
+  assert.deepEqual(cb, ca);
+  assert.equal(ca.online[0]![0], switchDay);
+  assert.ok(existsSync(join(b.stateDir, 'signals.csv')));
+});
