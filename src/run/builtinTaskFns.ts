@@ -37,6 +37,9 @@ export const sleepTaskFn: TaskFn = async (param: JsonValue, ctx: TaskContext) =>
 const registry = new Map<string, () => Promise<TaskFn>>([
   ['echo', async () => echoTaskFn],
   ['sleep', async () => sleepTaskFn],
+  ['taskTrain', async () => (await import('../workflow/taskFns.ts')).taskTrainTaskFn],
+  ['beginTaskTrain', async () => (await import('../workflow/taskFns.ts')).beginTaskTrainTaskFn],
+  ['endTaskTrain', async () => (await import('../workflow/taskFns.ts')).endTaskTrainTaskFn],
 ]);
 
 /** Adds a built-in task function, reachable as `qtask:<name>`. Later registrations replace earlier ones. */

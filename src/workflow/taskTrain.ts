@@ -42,6 +42,8 @@ export interface TaskTrainOptions extends ResolveOptions {
   provider?: HandlerSource | string;
   /** Called when a stage starts and ends (`ms` set on end). */
   onStage?: (stage: TrainStage, event: 'start' | 'end', ms?: number) => void;
+  /** Tags set on the recorder when it is created. */
+  tags?: Record<string, string>;
   /** Called as the handler loads instruments. */
   onDataProgress?: (done: number, total: number) => void;
 }
@@ -135,7 +137,7 @@ function optsUri(mlruns: string | undefined): { uri?: string } {
 export async function taskTrain(task: unknown, opts: TaskTrainOptions): Promise<RecorderRef> {
   const t = asTask(task);
   if (typeof opts.experimentName !== 'string' || !opts.experimentName) throw new WorkflowError('TASK_TRAIN', 'experimentName is required', { path: 'experimentName', hint: 'e.g. workflow' });
-  return R.start({ ...optsUri(opts.mlruns), experimentName: opts.experimentName, ...(opts.recorderName ? { recorderName: opts.recorderName } : {}) }, async (rec) => {
+  return R.start({ ...optsUri(opts.mlruns), experimentName: opts.experimentName, ...(opts.recorderName ? { recorderName: opts.recorderName } : {}), ...(opts.tags ? { tags: opts.tags } : {}) }, async (rec) => {
     logTaskInfo(rec, t);
     await executeTask(rec, t, opts);
     return { ...refOf(rec, opts.experimentName), mlruns: getStore(optsUri(opts.mlruns)).root };
@@ -145,7 +147,7 @@ export async function taskTrain(task: unknown, opts: TaskTrainOptions): Promise<
 /** qlib's `begin_task_train`: only logs the task; the recorder ends FINISHED with no model yet. */
 export async function beginTaskTrain(task: unknown, opts: TaskTrainOptions): Promise<RecorderRef> {
   const t = asTask(task);
-  return R.start({ ...optsUri(opts.mlruns), experimentName: opts.experimentName, ...(opts.recorderName ? { recorderName: opts.recorderName } : {}) }, (rec) => {
+  return R.start({ ...optsUri(opts.mlruns), experimentName: opts.experimentName, ...(opts.recorderName ? { recorderName: opts.recorderName } : {}), ...(opts.tags ? { tags: opts.tags } : {}) }, (rec) => {
     logTaskInfo(rec, t);
     return { ...refOf(rec, opts.experimentName), mlruns: getStore(optsUri(opts.mlruns)).root };
   });
