@@ -1,5 +1,6 @@
 /**
- * The demo's task function: stands in for training until the model loop lands. It reads the task's
+ * A toy task function for the README's CLI walk-through (no data needed; `npm run demo` trains for
+ * real with examples/trainTask.ts / `qtask:taskTrain`). It reads the task's
  * segments, counts the weekdays in each and derives a deterministic pseudo "IC" from the test window,
  * then sleeps a little so that two workers visibly share the pool.
  */
