@@ -9,6 +9,7 @@ import type { RunStatus } from '../recorder/runMeta.ts';
 import type { ExperimentRef, ExperimentStore } from '../recorder/store.ts';
 import { QtaskError } from '../errors.ts';
 import { CollectError } from './errors.ts';
+import { loadArtifact } from './fastCsv.ts';
 import { KeyedDict, assertKey, keyId } from './keyed.ts';
 import type { Key } from './keyed.ts';
 
@@ -278,7 +279,7 @@ export class RecorderCollector extends Collector {
         if (art === ART_KEY_RAW) value = rec;
         else {
           try {
-            value = rec.loadObject(this.artifactsPath[art]!);
+            value = loadArtifact(rec, this.artifactsPath[art]!);
           } catch (e) {
             if (onlyExist && e instanceof RecorderError && e.code === 'ARTIFACT_NOT_FOUND') {
               stats.missing.push({ recorderId: rec.id, artifact: art });

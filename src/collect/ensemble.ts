@@ -126,7 +126,15 @@ export class RollingEnsemble extends Ensemble {
     let o = 0;
     for (const dt of dates) {
       const w = windows[owner.get(dt)!]!;
-      const rows = w.byDate.get(dt)!.slice().sort(byInstrument(w.panel));
+      let rows = w.byDate.get(dt)!;
+      const cmp = byInstrument(w.panel);
+      // Predictions usually arrive sorted; sort only when they are not.
+      for (let i = 1; i < rows.length; i++) {
+        if (cmp(rows[i - 1]!, rows[i]!) > 0) {
+          rows = rows.slice().sort(cmp);
+          break;
+        }
+      }
       for (const r of rows) {
         out.dates[o] = dt;
         out.instruments[o] = w.panel.instruments[r]!;

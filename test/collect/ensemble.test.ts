@@ -160,3 +160,23 @@ test('RollingGroup passes non-tuple keys through (W41) and SingleKeyEnsemble unw
   assert.throws(() => new RollingEnsemble().ensemble(new KeyedDict<unknown>([['a', panel({ d: { A: 1, B: 2 } })]]).set('b', { ...panel({ d: { A: 1 } }), columns: ['x'] })), (e: Error & { code?: string }) => e.code === 'ENSEMBLE_INPUT');
   assert.throws(() => new RollingEnsemble().ensemble(new KeyedDict<unknown>([['a', { dates: ['d', 'd'], instruments: ['A', 'A'], columns: ['score'], groups: ['score'], values: [Float64Array.of(1, 2)] }]])), (e: Error & { code?: string }) => e.code === 'DUPLICATE_ROW');
 });
+
+test('fast pred.csv reader gives exactly what the general reader gives, and declines what it cannot read', async () => {
+  const { parsePanelCsvFast } = await import('../../src/collect/fastCsv.ts');
+  const { csvToObject, panelToCsv } = await import('../../src/recorder/artifacts.ts');
+  const p: Panel = {
+    dates: ['2020-01-02', '2020-01-02', '2020-01-03', '2020-01-03', '2020-01-06'],
+    instruments: ['A', 'B', 'A', 'B', 'C'],
+    columns: ['score', 'LABEL0'],
+    groups: ['score', 'label'],
+    values: [Float64Array.of(NaN, Infinity, -Infinity, 1e-300, -0.5), Float64Array.of(1, 2.5, 0, -0, 123456789.125)],
+  };
+  const text = panelToCsv(p);
+  const fast = parsePanelCsvFast(text);
+  assert.ok(fast, 'plain CSV takes the fast path');
+  assert.deepEqual(fast, csvToObject(text, 'x'));
+  assert.equal(parsePanelCsvFast(text.replace('B', '"B,1"')), undefined, 'quoted fields go to the general reader');
+  assert.equal(parsePanelCsvFast('a,b\n1,2\n'), undefined, 'not a panel');
+  assert.equal(parsePanelCsvFast('datetime,instrument,score\n2020-01-02,A,abc\n'), undefined, 'non-numeric');
+  assert.equal(parsePanelCsvFast('datetime,instrument,score\n2020-01-02,A,1,2\n'), undefined, 'extra field');
+});
