@@ -1,6 +1,6 @@
 /**
  * qtask's MongoDB store vs qlib's own TaskManager on the SAME server in the same run
- * (`node --import tsx bench/store-qlib.ts --store mongodb://HOST:PORT/ [--write]`).
+ * (`npm run bench:store -- --store mongodb://HOST:PORT/ [--write]`, or `node --import tsx bench/store-qlib.ts …`).
  *
  * (a) claim+commit throughput with 1, 2 and 4 worker processes, each side starting from a pool of
  *     `--tasks` waiting tasks (default 500) and draining for at most `--budget-ms` (default 20 000);
@@ -134,7 +134,12 @@ async function main(): Promise<void> {
     '|---|---|---|---|',
     ...rows,
     '',
-    'Command: `node --import tsx bench/store-qlib.ts --store mongodb://127.0.0.1:PORT/ --write` (after `scripts/ferretdb.sh start`).',
+    'Target: ≥ 10x qlib on both. On FerretDB 1.x every request costs a Go-side read-and-replace, and a qtask claim',
+    'needs 3 requests (ticket insert, task update, commit) against qlib\'s 2 (find_one_and_update, update_one): the ticket',
+    'is what makes claims exclusive there (FerretDB\'s findAndModify is not atomic; qlib\'s concurrent fetches can hand one',
+    'task to two workers). qtask wins where qlib scans: one candidate scan serves 32 claims, and createTasks is 2 requests per batch.',
+    '',
+    'Command: `npm run bench:store -- --store $(scripts/ferretdb.sh start) --write` (runs bench/store-qlib.ts; qlib from the venv of scripts/golden/setup_venv.sh).',
     '',
   ].join('\n');
   console.log(section);

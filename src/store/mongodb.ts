@@ -65,7 +65,7 @@ export interface MongoStoreOptions {
    * Heartbeats are never retried here: the runner retries them and fences itself. Default 120 000 ms.
    */
   reconnectMs?: number;
-  /** A request with no reply for this long fails (a cut link must not hang a worker). Default 10 000 ms. */
+  /** A request with no reply for this long fails (a cut link must not hang a worker). Default 30 000 ms. */
   socketTimeoutMS?: number;
   /** Extra driver options (TLS, auth mechanism…), merged over qtask's defaults. */
   driver?: MongoClientOptions;
@@ -88,7 +88,7 @@ export async function openMongoStore(url: string, opts: MongoStoreOptions = {}):
     client = new MongoClient(url, {
       serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? 4_000,
       connectTimeoutMS: opts.serverSelectionTimeoutMS ?? 4_000,
-      socketTimeoutMS: opts.socketTimeoutMS ?? 10_000,
+      socketTimeoutMS: opts.socketTimeoutMS ?? 30_000,
       appName: 'qtask',
       ...opts.driver,
     });
@@ -179,7 +179,7 @@ export class MongoTaskStore implements TaskStore {
     const priority = opts.priority ?? 0;
     validatePriority(priority);
     const hashes = defs.map((def) => taskHash(def));
-    return this.op('createTasks', async () => {
+    return this.op('createTasks', async (isRetry) => {
       this.candidates.clear();
       const unique = [...new Set(hashes)];
       if (opts.dryRun) {
@@ -194,18 +194,25 @@ export class MongoTaskStore implements TaskStore {
       const now = this.clock.now();
       const docs = unique.map((h) => newStoredTask(firstDef.get(h)!, h, priority, now, this.ferret));
       let inserted = 0;
+      // Our own _ids are the ids of the documents we inserted; only the duplicates need a lookup.
+      let duplicates: string[] = [];
       if (docs.length > 0) {
         try {
           inserted = (await coll.insertMany(docs, { ordered: false })).insertedCount;
         } catch (e) {
           // Duplicates (E11000) are definitions that already exist: the unique index decided.
           if (!(e instanceof MongoBulkWriteError)) throw e;
-          const other = (Array.isArray(e.writeErrors) ? e.writeErrors : [e.writeErrors]).find((w) => w.code !== 11000);
-          if (other) throw e;
+          const errors = Array.isArray(e.writeErrors) ? e.writeErrors : [e.writeErrors];
+          if (errors.some((w) => w.code !== 11000)) throw e;
           inserted = e.insertedCount;
+          duplicates = errors.map((w) => docs[w.index]!.hash);
         }
       }
-      const found = await this.idsByHash(coll, unique);
+      const found = isRetry ? await this.idsByHash(coll, unique) : await this.idsByHash(coll, duplicates);
+      if (!isRetry) {
+        const dup = new Set(duplicates);
+        for (const d of docs) if (!dup.has(d.hash)) found.set(d.hash, d._id.toHexString());
+      }
       const ids = hashes.map((h) => {
         const id = found.get(h);
         if (id === undefined) throw new StoreError('STORE_OP', `task with hash ${h} vanished while it was being created`);
