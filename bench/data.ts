@@ -6,7 +6,9 @@
  * Each engine runs in its own child process so its peak RSS is its own (qtask/polars: node's
  * maxRSS; qlib: ru_maxrss of the process + its joblib children).
  *
- * Usage: npm run bench:data [-- --provider DIR] [--skip-qlib] [--runs N]
+ *   (c) unless --skip-import: the import of the 482 CSVs vs qlib's dump_all (bench/data-import.ts).
+ *
+ * Usage: npm run bench:data [-- --provider DIR] [--skip-qlib] [--skip-import] [--runs N]
  *   Without --provider, ../shared/data/sp500_2015_2020 is imported (`--adjust --duplicates first`)
  *   into a temp dir first. qlib needs the venv from scripts/golden/setup_venv.sh (env QTASK_QLIB_VENV).
  */
@@ -18,6 +20,7 @@ import pl from 'nodejs-polars';
 import { importCsv } from '../src/data/import/index.ts';
 import { LocalProvider } from '../src/data/provider/index.ts';
 import { createAlpha158, createDataHandlerLP, alpha158FeatureConfig } from '../src/data/handler/index.ts';
+import { runImportBench } from './data-import.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const DATA = join(ROOT, '../shared/data/sp500_2015_2020');
@@ -194,6 +197,13 @@ async function main(): Promise<void> {
     const rel = Math.abs((q20.check ?? 0) - (p20.check ?? 0)) / Math.abs(q20.check ?? 1);
     console.log('');
     console.log(`cross-check first 20: sum of finite values qtask ${q20.check?.toExponential(9)} vs polars ${p20.check?.toExponential(9)} (rel diff ${rel.toExponential(1)}); rows ${q20.rows} vs ${p20.rows}`);
+    if (!process.argv.includes('--skip-import')) {
+      process.stderr.write('import vs dump_all…\n');
+      console.log('');
+      console.log('Import of the 482 CSVs (bench/data-import.ts):');
+      console.log('');
+      console.log(await runImportBench({ runs }));
+    }
   } finally {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   }
