@@ -180,3 +180,33 @@ test('fast pred.csv reader gives exactly what the general reader gives, and decl
   assert.equal(parsePanelCsvFast('datetime,instrument,score\n2020-01-02,A,abc\n'), undefined, 'non-numeric');
   assert.equal(parsePanelCsvFast('datetime,instrument,score\n2020-01-02,A,1,2\n'), undefined, 'extra field');
 });
+
+test('MergeCollector merges under [name, key] (or mergeFunc); Group needs groupFunc and ens', async () => {
+  const { MergeCollector, Group } = await import('../../src/collect/index.ts');
+  const store = tempStore();
+  addRun(store, 'a', 'M1', ['2020-01-02', '2020-01-02'], panel({ '2020-01-02': { A: 1, B: 3 } }));
+  addRun(store, 'b', 'M2', ['2020-01-02', '2020-01-02'], panel({ '2020-01-02': { A: 4, B: 2 } }));
+  const ca = new RecorderCollector({ experiment: 'a', store, processList: new RollingGroup() });
+  const cb = new RecorderCollector({ experiment: 'b', store, processList: new RollingGroup() });
+  const merged = new MergeCollector({ a: ca, b: cb }).run();
+  assert.deepEqual(merged.keys(), [['a', 'pred'], ['b', 'pred']]);
+  // Average across the two collectors: per date z(M1) = (-1/√2, 1/√2), z(M2) = (1/√2, -1/√2) → 0, 0.
+  const avg = new MergeCollector({ a: ca, b: cb }, { mergeFunc: (name) => name, processList: [] }).run();
+  assert.deepEqual(avg.keys(), ['a', 'b']);
+  const p = new AverageEnsemble().ensemble(avg);
+  assert.deepEqual(rowsOf(p).map((r) => [r[0], r[1]]), [['2020-01-02', 'A'], ['2020-01-02', 'B']]);
+  for (const r of rowsOf(p)) assert.ok(close(r[2], 0), String(r[2]));
+  // A custom groupFunc: by first letter of the key.
+  const g = new Group({
+    groupFunc: (d) => {
+      const out = new KeyedDict<KeyedDict<unknown>>();
+      for (const [k, v] of d) out.setDefault(String(k)[0]!, () => new KeyedDict()).set(k, v);
+      return out;
+    },
+    ens: (d) => d.size,
+  });
+  const grouped = g.apply(new KeyedDict<unknown>([['x1', 0], ['y1', 0], ['x2', 0]]));
+  assert.deepEqual(grouped.entries(), [['x', 2], ['y', 1]]);
+  assert.throws(() => new Group().apply(new KeyedDict()), (e: Error & { code?: string }) => e.code === 'GROUP_FUNC');
+  assert.throws(() => new Group({ groupFunc: () => new KeyedDict([['k', new KeyedDict()]]) }).apply(new KeyedDict()), (e: Error & { code?: string }) => e.code === 'GROUP_FUNC');
+});
