@@ -11,3 +11,5 @@ export { OnlineManager } from './manager.ts';
 export type { OnlineManagerOptions, ManagerState, ManagerStatus, HistoryEntry, RoutineResult } from './manager.ts';
 export { averageOnDate, readSignals } from './signals.ts';
 export { replaceRange, lastValidDate } from './panels.ts';
+export { loadOnlineConfig, buildStrategies, buildTrainer, openManager } from './config.ts';
+export type { OnlineConfig } from './config.ts';

@@ -5,6 +5,7 @@ import * as create from './create.ts';
 import * as gen from './gen.ts';
 import * as data from './data.ts';
 import * as list from './list.ts';
+import * as online from './online.ts';
 import * as prioritize from './prioritize.ts';
 import * as query from './query.ts';
 import * as remove from './remove.ts';
@@ -20,4 +21,4 @@ export interface CommandModule {
 }
 
 // Each command module registers itself here.
-export const commandModules: CommandModule[] = [list, create, gen, stat, query, show, wait, reset, prioritize, cancel, remove, worker, data, run, collect];
+export const commandModules: CommandModule[] = [list, create, gen, stat, query, show, wait, reset, prioritize, cancel, remove, worker, data, run, collect, online];
