@@ -23,6 +23,7 @@ function localOptions(ctx: TaskContext): TaskTrainOptions {
     ...(local.providerUri !== undefined ? { provider: local.providerUri } : {}),
     allowModules: local.allowModules,
     tags: { [TM_ID]: ctx.taskId },
+    signal: ctx.signal,
   };
 }
 

@@ -42,6 +42,11 @@ export interface TaskTrainOptions extends ResolveOptions {
   provider?: HandlerSource | string;
   /** Called when a stage starts and ends (`ms` set on end). */
   onStage?: (stage: TrainStage, event: 'start' | 'end', ms?: number) => void;
+  /**
+   * When it fires (the task's lease was lost), training stops at the next stage boundary and the
+   * recorder ends FAILED, so a task taken over by another worker never has two FINISHED recorders.
+   */
+  signal?: AbortSignal;
   /** Tags set on the recorder when it is created. */
   tags?: Record<string, string>;
   /** Called as the handler loads instruments. */
@@ -93,6 +98,7 @@ async function timed<T>(stage: TrainStage, opts: TaskTrainOptions, fn: () => T |
   const t0 = performance.now();
   const out = await fn();
   opts.onStage?.(stage, 'end', performance.now() - t0);
+  throwIfAborted(opts.signal);
   return out;
 }
 
@@ -140,6 +146,7 @@ export async function taskTrain(task: unknown, opts: TaskTrainOptions): Promise<
   return R.start({ ...optsUri(opts.mlruns), experimentName: opts.experimentName, ...(opts.recorderName ? { recorderName: opts.recorderName } : {}), ...(opts.tags ? { tags: opts.tags } : {}) }, async (rec) => {
     logTaskInfo(rec, t);
     await executeTask(rec, t, opts);
+    throwIfAborted(opts.signal);
     return { ...refOf(rec, opts.experimentName), mlruns: getStore(optsUri(opts.mlruns)).root };
   });
 }
@@ -207,5 +214,11 @@ function checkTrainSegment(ds: DatasetH, _source: HandlerSource): void {
       path: 'task.dataset.kwargs.segments.train',
       hint: 'widen the train segment or check the handler start_time/end_time cover it',
     });
+  }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw new WorkflowError('TASK_TRAIN', `training stopped: ${String(signal.reason instanceof Error ? signal.reason.message : signal.reason)}`, { path: 'task', hint: 'the task was taken over or returned; its recorder ends FAILED' });
   }
 }

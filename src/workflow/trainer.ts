@@ -142,11 +142,11 @@ export class TrainerRM extends Trainer {
   }
 
   protected trainFn(): TaskFn {
-    return async (param, ctx) => (await taskTrain(param, this.trainOptions({ tags: { [TM_ID]: ctx.taskId } }))) as unknown as JsonValue;
+    return async (param, ctx) => (await taskTrain(param, this.trainOptions({ tags: { [TM_ID]: ctx.taskId }, signal: ctx.signal }))) as unknown as JsonValue;
   }
 
   protected endFn(): TaskFn {
-    return async (param) => (await endTaskTrain(asRecorderRef(param), this.trainOptions())) as unknown as JsonValue;
+    return async (param, ctx) => (await endTaskTrain(asRecorderRef(param), this.trainOptions({ signal: ctx.signal }))) as unknown as JsonValue;
   }
 
   protected runOptions(query: TaskFilter) {
@@ -178,7 +178,7 @@ export class TrainerRM extends Trainer {
   }
 
   protected beginFn(): TaskFn {
-    return async (param, ctx) => (await beginTaskTrain(param, this.trainOptions({ tags: { [TM_ID]: ctx.taskId } }))) as unknown as JsonValue;
+    return async (param, ctx) => (await beginTaskTrain(param, this.trainOptions({ tags: { [TM_ID]: ctx.taskId }, signal: ctx.signal }))) as unknown as JsonValue;
   }
 
   protected async readBack(tm: TaskManager, ids: string[], expected: 'done' | 'part_done'): Promise<Recorder[]> {
