@@ -136,3 +136,26 @@ test('kill -9 mid-routine (while training the switch model), then run again: sam
   assert.equal(ca.online[0]![0], switchDay);
   assert.ok(existsSync(join(b.stateDir, 'signals.csv')));
 });
+
+test('crash at the last moment (switch done, signals appended, state.json not yet written): the re-run ends in the uninterrupted state', async () => {
+  const switchDay = days2019[20]!;
+  const prev = days2019[19]!;
+  const a = newSetup(root, providerUri, 'late-plain');
+  const b = newSetup(root, providerUri, 'late-crash');
+  for (const s of [a, b]) await manager(s, { step: 20 }).simulate({ end: prev });
+  const ma = OnlineManager.load(a.stateDir, strategies(a, 20), new LocalTrainer({ providerUri, mlruns: a.mlruns }), providerUri);
+  await ma.routine(switchDay);
+  const committed = readFileSync(join(b.stateDir, 'state.json'));
+  const mb = OnlineManager.load(b.stateDir, strategies(b, 20), new LocalTrainer({ providerUri, mlruns: b.mlruns }), providerUri);
+  await mb.routine(switchDay);
+  // everything but the final state write happened: put the previous state.json back
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(join(b.stateDir, 'state.json'), committed);
+  const mb2 = OnlineManager.load(b.stateDir, strategies(b, 20), new LocalTrainer({ providerUri, mlruns: b.mlruns }), providerUri);
+  assert.equal(mb2.state.lastRoutine, prev);
+  const runs = runDirs(b);
+  const r = await mb2.routine(switchDay);
+  assert.equal(r.ran, true);
+  assert.equal(runDirs(b), runs, 'the finished model is reused, not retrained');
+  assert.deepEqual(canonicalState(b, mb2), canonicalState(a, ma));
+});
