@@ -11,13 +11,8 @@
  * rolling statistics without letting a wrong window or NaN rule through. NaN must match NaN, ±inf
  * must match exactly, and cells qlib has no row for must have no row here either.
  *
- * The CORR and CORD columns (correlations, bounded in [−1, 1]) get an absolute tolerance of 1e-4 instead: their
- * inputs go through float32 `Log`, and numpy's vectorised float32 log is not correctly rounded (on
- * JPM's volume it differs from the correctly rounded value by 1 ulp on 23 of 1,259 days), while
- * qtask's `Math.fround(Math.log(x))` is. A 5-day correlation of log-volume, whose window varies by
- * ~0.3 %, turns that 1 ulp into ~1e-5 (JPM 2015-04-09 CORR5: qlib −0.5974501, qtask −0.5974395;
- * from qlib's own printed inputs the exact value is qtask's). 1e-4 is still far below what a wrong
- * window, pairing or NaN rule produces.
+ * The expression engine reproduces numpy's float32 `log` bit for bit (ff51e04), so the CORR/CORD
+ * columns need no wider tolerance (before that, a 1-ulp log difference on JPM moved CORR5 by 1e-5).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,8 +26,6 @@ import { createAlpha158 } from '../../src/data/handler/index.ts';
 const DATA = join(import.meta.dirname, '../../../shared/data/sp500_2015_2020');
 const FIXTURE = join(import.meta.dirname, '../fixtures/golden/alpha158_sp500.json');
 const RTOL = 1e-5;
-const CORR_ATOL = 1e-4;
-const isCorrelation = (name: string): boolean => /^COR[RD]\d+$/.test(name);
 
 interface Golden {
   columns: string[];
@@ -101,7 +94,7 @@ test('Alpha158 + LABEL0 on the imported S&P 500 data matches qlib 0.9.7 on every
         const want = decode(enc);
         const got = (raw.values[c] as Float64Array)[r] as number;
         compared++;
-        const tol = isCorrelation(golden.columns[c] as string) ? CORR_ATOL : RTOL * Math.max(1, Math.abs(want));
+        const tol = RTOL * Math.max(1, Math.abs(want));
         const ok = Number.isNaN(want) ? Number.isNaN(got) : !Number.isFinite(want) ? got === want : Math.abs(got - want) <= tol;
         if (!ok) mismatches.push(`${cell.date} ${cell.instrument} ${golden.columns[c]}: qlib ${want}, qtask ${got}`);
       });
