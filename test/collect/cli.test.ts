@@ -32,6 +32,13 @@ test('qtask collect: rolling per model to stdout, filter on params, average acro
   assert.equal(f.stdout.split('\n')[0], 'datetime,instrument,score');
   assert.equal(f.stdout.trim().split('\n').length, 7);
 
+  const raw = await runCli(['collect', '--experiment', 'exp', '--mlruns', store.root, '--ensemble', 'none']);
+  assert.equal(raw.code, 0, raw.stderr);
+  const rawLines = raw.stdout.trim().split('\n');
+  assert.equal(rawLines[0], 'key,datetime,instrument,score');
+  assert.equal(rawLines.length, 1 + 4 + 4 + 6, 'every recorder\'s rows, overlap not resolved');
+  assert.ok(rawLines.includes('"[""M1"",[""2020-01-02"",""2020-01-03""]]",2020-01-03,A,9.0'), 'keys are [model, test segment]');
+
   // Two instruments per date: z = ±1/√2 per model; M1 and M2 agree in sign except on 01-02.
   const out = join(store.root, '..', 'avg.csv');
   const a = await runCli(['collect', '--experiment', 'exp', '--mlruns', store.root, '--ensemble', 'average', '--output', out]);
