@@ -18,12 +18,10 @@ import { LocalProvider } from '../src/data/provider/index.ts';
 import { Calendar } from '../src/generate/calendar.ts';
 import { RollingGen } from '../src/generate/rollingGen.ts';
 import { LocalTrainer, OnlineManager, RollingStrategy } from '../src/online/index.ts';
-import { loadTaskDefsFile } from '../src/task/definition.ts';
-import type { JsonObject, TaskDef } from '../src/task/types.ts';
 import { backtestSignal, collectRolling, icOf } from './lib/loop.ts';
 import { chooseProvider } from './lib/provider.ts';
-import { fmt, out, pct, segmentsOf, stage } from './lib/report.ts';
-import { REPO } from './lib/workers.ts';
+import { onlineTemplate } from './lib/onlineTemplate.ts';
+import { fmt, out, pct, stage } from './lib/report.ts';
 
 const positive = (name: string) => (v: string): number => {
   const n = Number(v);
@@ -40,29 +38,6 @@ const program = new Command('online_simulation')
   .option('--train-days <n>', 'trading days of each train window', positive('--train-days'), 252)
   .option('--json', 'print a JSON summary line at the end')
   .showHelpAfterError();
-
-/** Alpha158 without VWAP and with fewer rolling windows (~50 features): a daily routine stays quick. */
-const SMALL_FEATURES = { kbar: {}, price: { windows: [0], feature: ['OPEN', 'HIGH', 'LOW'] }, rolling: { windows: [5, 20, 60], include: ['ROC', 'MA', 'STD', 'MAX', 'LOW', 'RSV', 'CORR', 'CNTP', 'SUMP', 'VMA', 'VSTD'] } };
-
-/** The template with its test segment on `begin` (qlib's *_CONFIG_ONLINE: first_train rolls from there). */
-function onlineTemplate(cal: readonly string[], begin: number, trainDays: number, validDays: number): TaskDef {
-  const [t] = loadTaskDefsFile(join(REPO, 'examples/templates/rolling_alpha158_synth.yaml'));
-  const task = structuredClone(t!) as JsonObject;
-  const trainStart = begin - validDays - trainDays;
-  if (trainStart < 0) throw new InvalidArgumentError(`the data has ${cal.length} days; --days + --train-days + ${validDays} need more`);
-  const seg = segmentsOf(task) as unknown as Record<string, [string, string]>;
-  seg.train = [cal[trainStart]!, cal[begin - validDays - 1]!];
-  seg.valid = [cal[begin - validDays]!, cal[begin - 1]!];
-  seg.test = [cal[begin]!, cal[begin]!];
-  const hk = (((task.dataset as JsonObject).kwargs as JsonObject).handler as JsonObject).kwargs as JsonObject;
-  hk.start_time = cal[trainStart]!;
-  hk.end_time = cal[begin]!;
-  hk.fit_start_time = seg.train[0];
-  hk.fit_end_time = seg.train[1];
-  hk.feature_config = SMALL_FEATURES;
-  task.record = [(task.record as JsonObject[])[0]!];
-  return task;
-}
 
 program.action(async (o: { provider?: string; workDir?: string; days: number; step: number; trainDays: number; json?: boolean }) => {
   const started = Date.now();
