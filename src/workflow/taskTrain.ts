@@ -102,18 +102,37 @@ async function timed<T>(stage: TrainStage, opts: TaskTrainOptions, fn: () => T |
   return out;
 }
 
-/** qlib's `_exe_task`: build, fit, save, records. */
-async function executeTask(rec: Recorder, task: JsonObject, opts: TaskTrainOptions): Promise<void> {
+interface Built {
+  filled: JsonObject;
+  model: Model;
+  dataset: DatasetH;
+  source: HandlerSource;
+}
+
+/**
+ * Builds the model and the dataset (no data loaded yet) and checks the segments against the data,
+ * before any recorder exists: a bad config (unknown class, a module not allowed, wrong kwargs,
+ * segments outside the data) fails with a typed error and leaves no run behind.
+ */
+async function build(task: JsonObject, opts: TaskTrainOptions): Promise<Built> {
   const filled = fillPathPlaceholders(task);
   const source = providerFrom(opts.provider);
   const model: Model = await resolveModel(filled['model'], opts);
   try {
-    const dataset = await timed('data', opts, () => {
-      const ds = resolveDataset(filled['dataset'], source);
-      checkSegmentsInData(ds, source);
-      ds.setup(opts.onDataProgress ? { onProgress: opts.onDataProgress } : {});
-      return ds;
-    });
+    const dataset = resolveDataset(filled['dataset'], source);
+    checkSegmentsInData(dataset, source);
+    return { filled, model, dataset, source };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+/** qlib's `_exe_task`: load, fit, save, records. */
+async function executeTask(rec: Recorder, built: Built, opts: TaskTrainOptions): Promise<void> {
+  const { filled, model, dataset, source } = built;
+  try {
+    await timed('data', opts, () => dataset.setup(opts.onDataProgress ? { onProgress: opts.onDataProgress } : {}));
     checkTrainSegment(dataset, source);
     const evalsResult: EvalsResult = {};
     await timed('fit', opts, () => model.fit(dataset, { evalsResult }));
@@ -143,9 +162,10 @@ function optsUri(mlruns: string | undefined): { uri?: string } {
 export async function taskTrain(task: unknown, opts: TaskTrainOptions): Promise<RecorderRef> {
   const t = asTask(task);
   if (typeof opts.experimentName !== 'string' || !opts.experimentName) throw new WorkflowError('TASK_TRAIN', 'experimentName is required', { path: 'experimentName', hint: 'e.g. workflow' });
+  const built = await build(t, opts);
   return R.start({ ...optsUri(opts.mlruns), experimentName: opts.experimentName, ...(opts.recorderName ? { recorderName: opts.recorderName } : {}), ...(opts.tags ? { tags: opts.tags } : {}) }, async (rec) => {
     logTaskInfo(rec, t);
-    await executeTask(rec, t, opts);
+    await executeTask(rec, built, opts);
     throwIfAborted(opts.signal);
     return { ...refOf(rec, opts.experimentName), mlruns: getStore(optsUri(opts.mlruns)).root };
   });
@@ -168,9 +188,11 @@ export async function endTaskTrain(ref: RecorderRef, opts: Omit<TaskTrainOptions
   const store = getStore({ uri: opts.mlruns ?? ref.mlruns });
   const rec = store.getRecorder({ recorderId: ref.recorderId, experimentId: ref.experimentId });
   const task = asTask(rec.loadObject('task'));
+  const full = { ...opts, experimentName: ref.experimentName };
+  const built = await build(task, full);
   reopenRun(rec);
   try {
-    await executeTask(rec, task, { ...opts, experimentName: ref.experimentName });
+    await executeTask(rec, built, full);
   } catch (e) {
     rec.end('FAILED');
     throw e;
