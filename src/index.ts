@@ -70,3 +70,5 @@ export * from './record/index.ts';
 export * from './online/index.ts';
 // Task collecting (src/collect/): collectors, RollingGroup, Rolling/Average ensembles.
 export * from './collect/index.ts';
+// Workflow (src/workflow/): class resolution, taskTrain, trainers, qtask run.
+export * from './workflow/index.ts';
