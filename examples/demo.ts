@@ -101,7 +101,11 @@ async function main(): Promise<void> {
         collected.windows.map((w) => [`${w.test[0]}..${w.test[1] ?? '(open)'}`, w.rows, fmt(w.ic.IC), fmt(w.ic['Rank IC'])]),
       ).replace(/^/gm, '   '),
     );
-    out(`   merged signal ${collected.key}: ${collected.merged.dates.length} rows, ${collected.dates} dates (${collected.firstDate} … ${collected.lastDate}), each date once`);
+    const m = collected.merged;
+    const distinctRows = new Set(m.dates.map((d, i) => `${d}|${m.instruments[i]}`)).size;
+    const windowDates = new Set(collected.windows.flatMap((w) => w.pred.dates)).size;
+    if (distinctRows !== m.dates.length || windowDates !== collected.dates) throw new Error('the merged signal repeats or misses rows');
+    out(`   merged signal ${collected.key}: ${m.dates.length} rows, ${collected.dates} dates (${collected.firstDate} … ${collected.lastDate}) = every date of the windows, no (date, instrument) twice`);
 
     // 6. Backtest.
     const bt = stage('6. backtest', () => backtestSignal(provider, collected.merged, { topk: 10, n_drop: 2 }));
