@@ -72,3 +72,15 @@ export * from './online/index.ts';
 export * from './collect/index.ts';
 // Workflow (src/workflow/): class resolution, taskTrain, trainers, qtask run.
 export * from './workflow/index.ts';
+// Data handlers, processors and datasets (src/data/handler, processor, dataset): Alpha158/Alpha360, DataHandlerLP, DatasetH.
+export * from './data/handler/index.ts';
+export type { Processor as DataProcessor } from './data/processor/index.ts';
+export { CSZFillna, DropCol, DropnaLabel, DropnaProcessor, FilterCol, Fillna, ProcessInf } from './data/processor/index.ts';
+export { CSRankNorm, CSZScoreNorm, MinMaxNorm, RobustZScoreNorm, ZScoreNorm } from './data/processor/index.ts';
+export { buildProcessor, buildProcessors, FIT_WINDOW_PROCESSORS, isProcessor } from './data/processor/index.ts';
+export type { ProcessorSpec, FitWindowDefaults } from './data/processor/index.ts';
+export * from './data/processor/panel.ts';
+export { DatasetH, createDataset, parseSegments } from './data/dataset/index.ts';
+export type { Segment as DatasetSegment, PrepareOptions } from './data/dataset/index.ts';
+export * from './data/registry.ts';
+export type * from './data/types.ts';
