@@ -54,7 +54,7 @@ export function parseWorkflowConfig(text: string, where = 'workflow'): WorkflowC
   const init = raw['qlib_init'];
   if (init === null || typeof init !== 'object' || Array.isArray(init)) throw new WorkflowError('WORKFLOW_CONFIG', 'qlib_init is missing', { path: 'qlib_init', hint: 'qlib_init: {provider_uri: <imported data dir>, region: us}' });
   const providerUri = init['provider_uri'];
-  if (typeof providerUri !== 'string' || !providerUri) throw new WorkflowError('WORKFLOW_CONFIG', 'qlib_init.provider_uri must be a data directory', { path: 'qlib_init.provider_uri', hint: 'import CSVs with `qtask data import`, then point provider_uri at the target' });
+  if (typeof providerUri !== 'string' || !providerUri) throw new WorkflowError('WORKFLOW_CONFIG', 'qlib_init.provider_uri must be a data directory', { path: 'qlib_init.provider_uri', hint: 'import CSVs with `qtask data import-csv`, then point provider_uri at the target' });
   const task = raw['task'];
   if (task === null || typeof task !== 'object' || Array.isArray(task)) throw new WorkflowError('WORKFLOW_CONFIG', 'task is missing', { path: 'task', hint: 'task: {model, dataset, record}' });
   const em = (raw['exp_manager'] ?? init['exp_manager']) as MlrunsConfig['exp_manager'] | undefined;

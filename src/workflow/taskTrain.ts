@@ -213,7 +213,7 @@ function checkSegmentsInData(ds: DatasetH, source: HandlerSource): void {
   const cal = source.calendarDays();
   const first = cal[0];
   const last = cal[cal.length - 1];
-  if (first === undefined || last === undefined) throw new WorkflowError('WORKFLOW_SEGMENT', 'the data has an empty calendar', { path: 'qlib_init.provider_uri', hint: 'import data first (qtask data import)' });
+  if (first === undefined || last === undefined) throw new WorkflowError('WORKFLOW_SEGMENT', 'the data has an empty calendar', { path: 'qlib_init.provider_uri', hint: 'import data first (qtask data import-csv)' });
   if (!ds.segments['train']) throw new WorkflowError('WORKFLOW_SEGMENT', 'the dataset has no train segment', { path: 'task.dataset.kwargs.segments.train', hint: 'add train: [start, end]' });
   for (const [name, [a, b]] of Object.entries(ds.segments)) {
     const lo = a ?? first;
