@@ -29,7 +29,8 @@ try {
   const res = JSON.parse(ours.stdout) as { stages: Record<string, number>; metrics: Record<string, number> };
 
   t0 = performance.now();
-  const qlib = spawnSync(join(dirname(PYTHON), 'qrun'), [yaml], { cwd: dir, encoding: 'utf8', maxBuffer: 256 << 20, timeout: 3_600_000 });
+  // MLflow 3 refuses file stores (qlib's default mlruns) without this opt-out.
+  const qlib = spawnSync(join(dirname(PYTHON), 'qrun'), [yaml], { cwd: dir, env: { ...process.env, MLFLOW_ALLOW_FILE_STORE: 'true' }, encoding: 'utf8', maxBuffer: 256 << 20, timeout: Number(process.env['QTASK_BENCH_QLIB_TIMEOUT_MS'] ?? 3_600_000) });
   const qlibMs = performance.now() - t0;
   const qlibOk = qlib.status === 0;
   const s = res.stages;
