@@ -124,6 +124,7 @@ export async function runCrashScenario(s: CrashScenario): Promise<CrashSummary> 
   s.slots.forEach((_, slot) => spawnSlot(slot));
 
   let disrupted = s.disrupt === undefined;
+  let killPhaseStart: number | undefined;
   const deadline = t0 + s.drainDeadlineMs;
   for (;;) {
     await new Promise((r) => setTimeout(r, 300 + random() * 900));
@@ -133,7 +134,11 @@ export async function runCrashScenario(s: CrashScenario): Promise<CrashSummary> 
     const busy = workers.filter((w) => alive.has(w) && w.events().some((e) => e.type === 'claimed'));
     // Mid-task: the worker's last event is a claim, so a kill now leaves a lease to expire.
     const midTask = busy.filter((w) => w.events().at(-1)?.type === 'claimed');
-    const killPhase = Date.now() - t0 <= s.killPhaseMs && kills.size < s.maxKills;
+    // The kill phase's clock starts once workers are actually claiming: under load, starting a
+    // worker (tsx) can take seconds, and a clock from t0 would end the phase before any kill.
+    if (killPhaseStart === undefined && busy.length >= Math.min(2, s.slots.length)) killPhaseStart = Date.now();
+    const killPhase =
+      killPhaseStart !== undefined && Date.now() - killPhaseStart <= s.killPhaseMs && kills.size < s.maxKills;
     if (killPhase && busy.length >= Math.min(2, s.slots.length) && midTask.length > 0) {
       const w = midTask[Math.floor(random() * midTask.length)]!;
       kills.set(w.id, Date.now());
