@@ -78,24 +78,32 @@ test('TrainerRM: 12 rolling tasks, 2 worker processes + the main process, one wo
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('close', (code, signal) => res({ code, signal })));
       return { child, exited, claimed: () => out.split('\n').filter((l) => l.includes('"claimed"')).map((l) => (JSON.parse(l) as { taskId: string }).taskId) };
     });
-    // Kill worker 0 once its recorder for the task it claimed exists (it is inside taskTrain).
-    const victim = workers[0]!;
+    // Kill the first worker seen inside taskTrain (its claimed task has a RUNNING recorder).
+    let victimIndex = -1;
     const killed = (async () => {
-      const taskId = await until('worker 0 to be inside taskTrain', 180_000, () => {
-        const last = victim.claimed().at(-1);
-        try {
-          return last !== undefined && recordersOf(exp, last).some((i) => i.status === 'RUNNING') ? last : undefined;
-        } catch {
-          return undefined; // the experiment does not exist yet
+      const taskId = await until('a worker to be inside taskTrain', 180_000, () => {
+        for (const [i, w] of workers.entries()) {
+          const last = w.claimed().at(-1);
+          try {
+            if (last !== undefined && recordersOf(exp, last).some((r) => r.status === 'RUNNING' && r.heartbeat?.pid === w.child.pid)) {
+              victimIndex = i;
+              return last;
+            }
+          } catch {
+            // the experiment does not exist yet
+          }
         }
+        return undefined;
       });
-      victim.child.kill('SIGKILL');
+      workers[victimIndex]!.child.kill('SIGKILL');
       return taskId;
     })();
     const trainer = new TrainerRM({ experimentName: exp, store, taskPool: pool, mlruns, provider, leaseMs: 15_000, waitTimeoutMs: 240_000 });
     const recs = await trainer.train(tasks);
     const killedTask = await killed;
-    const [v, other] = await Promise.all(workers.map((w) => w.exited));
+    const exits = await Promise.all(workers.map((w) => w.exited));
+    const v = exits[victimIndex];
+    const other = exits[1 - victimIndex];
     assert.equal(v!.signal, 'SIGKILL');
     assert.equal(other!.code, 0);
     assert.equal(recs.length, 12);
