@@ -51,20 +51,12 @@ describe('README.md', () => {
     assert.ok(snap.rolling.every((t) => t.status === 'done'));
   });
 
-  test('npm run demo: generates, stores and runs 12 tasks with two workers, fast', () => {
-    const started = Date.now();
-    const out = join(tmp.dir, 'demo');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'examples/demo.ts', out], { cwd: REPO, encoding: 'utf8', timeout: 120_000 });
-    const seconds = (Date.now() - started) / 1000;
-    assert.equal(r.status, 0, `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
-    assert.match(r.stdout, /Total Tasks: 12, New Tasks: 12/);
-    assert.match(r.stdout, /again: {2}Total Tasks: 12, New Tasks: 0/);
-    assert.match(r.stdout, /12 of 12 tasks done by [12] worker\(s\)/);
-    assert.match(r.stdout, /demo-w1 exited 0/);
-    assert.match(r.stdout, /demo-w2 exited 0/);
-    assert.ok(existsSync(join(out, 'tasks.db')));
-    // The target is < 20 s; the bound is loose because the machine may be busy with other tests.
-    assert.ok(seconds < 60, `demo took ${seconds} s`);
+  // The demo the README names first (`npm run demo` → examples/demo.ts) is run end to end, with its
+  // report checked, by test/examples/demo.test.ts; running it twice would only add a minute to CI.
+  test('npm run demo runs examples/demo.ts, which test/examples/demo.test.ts runs end to end', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    assert.match(pkg.scripts.demo ?? '', /examples\/demo\.ts/);
+    assert.ok(existsSync(join(REPO, 'test/examples/demo.test.ts')));
   });
 
   test('every linked file exists', () => {
