@@ -9,6 +9,7 @@ import { updateFromCsv } from '../../data/import/update.ts';
 import { providerInfo } from '../../data/provider/info.ts';
 import { synthMarket } from '../../data/synth/synth.ts';
 import { formatTable, printLine } from '../output.ts';
+import type { CsvImportOptions } from '../../data/import/csvParse.ts';
 import type { ProgressListener } from '../../data/import/source.ts';
 import { optionError } from '../../data/import/errors.ts';
 import { note, printJson } from '../output.ts';
@@ -92,6 +93,18 @@ function addCsvOptions(cmd: Command): Command {
     .option('--no-progress', 'no progress bar');
 }
 
+/** The parsing options `import-csv` and `update` share, checked, from their common flags. */
+function csvOptions(opts: CsvFlags): CsvImportOptions {
+  return {
+    dateField: opts.dateField,
+    symbolField: opts.symbolField,
+    includeFields: splitList(opts.includeFields),
+    adjust: opts.adjust ?? false,
+    duplicates: duplicatesMode(opts.duplicates),
+    zeroVolume: zeroVolumeMode(opts.zeroVolume),
+  };
+}
+
 export function register(program: Command): void {
   const data = program.command('data').description("market data in qlib's on-disk format (calendars/, instruments/, features/)");
 
@@ -111,12 +124,7 @@ export function register(program: Command): void {
         const summary = importCsv({
           srcDir: src,
           targetDir: target,
-          dateField: opts.dateField,
-          symbolField: opts.symbolField,
-          includeFields: splitList(opts.includeFields),
-          adjust: opts.adjust ?? false,
-          duplicates: duplicatesMode(opts.duplicates),
-          zeroVolume: zeroVolumeMode(opts.zeroVolume),
+          ...csvOptions(opts),
           overwrite: opts.overwrite ?? false,
           onProgress: progress.onProgress,
         });
@@ -147,12 +155,7 @@ export function register(program: Command): void {
         const summary = updateFromCsv({
           srcDir: src,
           targetDir: target,
-          dateField: opts.dateField,
-          symbolField: opts.symbolField,
-          includeFields: splitList(opts.includeFields),
-          adjust: opts.adjust ?? false,
-          duplicates: duplicatesMode(opts.duplicates),
-          zeroVolume: zeroVolumeMode(opts.zeroVolume),
+          ...csvOptions(opts),
           onProgress: progress.onProgress,
         });
         progress.stop();
