@@ -7,16 +7,15 @@
  * holders running one task at once.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { TaskStore } from '../../src/store/types.ts';
 import type { TaskDocument } from '../../src/task/types.ts';
-import type { WorkerProcess } from '../run/helpers.ts';
+import { exitWithin, startQtask, type CliProcess as WorkerProcess } from '../support/processes.ts';
 
-export const REPO = resolve(import.meta.dirname, '../..');
 const TASK_FN = 'test/run/fixtures/journalTask.ts#journalTask';
 
+/** mulberry32: small, fast, good enough to pick kill moments reproducibly. */
 export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -28,34 +27,9 @@ export function rng(seed: number): () => number {
   };
 }
 
-/** `[...prefix, node, bin/qtask.js, ...args]` with piped output and parsed `--json` events. */
-export function startQtask(prefix: string[], args: string[], env: Record<string, string>): WorkerProcess {
-  const fullEnv: Record<string, string | undefined> = { ...process.env, ...env };
-  delete fullEnv['NODE_TEST_CONTEXT'];
-  const cmd = [...prefix, process.execPath, join(REPO, 'bin/qtask.js'), ...args];
-  const child = spawn(cmd[0]!, cmd.slice(1), { cwd: REPO, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('close', (code, signal) => res({ code, signal })));
-  return {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    events: () =>
-      out
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .flatMap((l) => {
-          try {
-            return [JSON.parse(l) as Record<string, unknown>];
-          } catch {
-            return [];
-          }
-        }),
-    exited,
-  };
+/** `qtask worker` arguments running the journal task (whose journal path comes from `$QTASK_JOURNAL`). */
+export function journalWorkerArgs(url: string, pool: string, workerId: string, leaseSeconds: number): string[] {
+  return ['--store', url, '--pool', pool, 'worker', '--task-fn', TASK_FN, '--lease', String(leaseSeconds), '--max-attempts', '50', '--poll', '0.1', '--json', '--worker-id', workerId];
 }
 
 export interface CrashScenario {
@@ -70,6 +44,11 @@ export interface CrashScenario {
   slots: string[][];
   leaseSeconds: number;
   maxKills: number;
+  /**
+   * Kill only while at least this many workers are busy, so that few slots are restarting at once
+   * and the pool keeps draining on a loaded machine. Default min(2, slots).
+   */
+  minBusyToKill?: number;
   killPhaseMs: number;
   drainDeadlineMs: number;
   /** Runs once while workers are busy, after the kill phase (e.g. take a link down and up). */
@@ -91,11 +70,26 @@ export interface CrashSummary {
   rerun: number;
   overlaps: number;
   leaseLost: number;
+  /** `finished: done` events the workers printed (a SIGKILL can swallow one after its commit). */
+  doneReports: number;
   elapsedMs: number;
   /** Tasks whose final attempt is > 1: claims taken over after a kill or a cut link. */
   takenOver: number;
   /** Worker log lines saying the store was unreachable / reachable again (one pair per outage). */
   reconnectLines: string[];
+}
+
+function readJournal(path: string): JournalLine[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l, i) => {
+      try {
+        return JSON.parse(l) as JournalLine;
+      } catch {
+        throw new Error(`journal line ${i + 1} is corrupt (interleaved writes?): ${l}`);
+      }
+    });
 }
 
 export async function runCrashScenario(s: CrashScenario): Promise<CrashSummary> {
@@ -113,9 +107,8 @@ export async function runCrashScenario(s: CrashScenario): Promise<CrashSummary> 
   const alive = new Set<WorkerProcess>();
   const spawnSlot = (slot: number) => {
     const id = `w${slot}.${generation[slot]!++}`;
-    const args = ['--store', s.workerUrl, '--pool', s.pool, 'worker', '--task-fn', TASK_FN, '--lease', String(s.leaseSeconds)];
-    args.push('--max-attempts', '50', '--poll', '0.1', '--json', '--worker-id', id);
-    const w = Object.assign(startQtask(s.slots[slot]!, args, { QTASK_JOURNAL: journal }), { id, slot });
+    const args = journalWorkerArgs(s.workerUrl, s.pool, id, s.leaseSeconds);
+    const w = Object.assign(startQtask(args, { QTASK_JOURNAL: journal }, s.slots[slot]!), { id, slot });
     workers[slot] = w;
     all.push(w);
     alive.add(w);
@@ -125,6 +118,7 @@ export async function runCrashScenario(s: CrashScenario): Promise<CrashSummary> 
 
   let disrupted = s.disrupt === undefined;
   let killPhaseStart: number | undefined;
+  const minBusy = s.minBusyToKill ?? Math.min(2, s.slots.length);
   const deadline = t0 + s.drainDeadlineMs;
   for (;;) {
     await new Promise((r) => setTimeout(r, 300 + random() * 900));
@@ -139,7 +133,7 @@ export async function runCrashScenario(s: CrashScenario): Promise<CrashSummary> 
     if (killPhaseStart === undefined && busy.length >= Math.min(2, s.slots.length)) killPhaseStart = Date.now();
     const killPhase =
       killPhaseStart !== undefined && Date.now() - killPhaseStart <= s.killPhaseMs && kills.size < s.maxKills;
-    if (killPhase && busy.length >= Math.min(2, s.slots.length) && midTask.length > 0) {
+    if (killPhase && busy.length >= minBusy && midTask.length > 0) {
       const w = midTask[Math.floor(random() * midTask.length)]!;
       kills.set(w.id, Date.now());
       w.child.kill('SIGKILL');
@@ -155,9 +149,7 @@ export async function runCrashScenario(s: CrashScenario): Promise<CrashSummary> 
   }
   assert.ok(disrupted, 'the pool drained before the disruption ran: make the pool bigger');
   for (const w of workers) {
-    let timer: NodeJS.Timeout | undefined;
-    const r = await Promise.race([w.exited, new Promise<null>((res) => (timer = setTimeout(() => res(null), 60_000)))]);
-    clearTimeout(timer);
+    const r = await exitWithin(w, 60_000);
     assert.ok(r, `worker ${w.id} did not exit after the pool drained; stderr: ${w.stderr()}`);
     assert.equal(r.code, 0, `worker ${w.id} exit code; stderr: ${w.stderr()}`);
   }
@@ -174,10 +166,7 @@ export async function runCrashScenario(s: CrashScenario): Promise<CrashSummary> 
     assert.equal(d.leaseToken, null);
   }
 
-  const lines = readFileSync(journal, 'utf8')
-    .split('\n')
-    .filter((l) => l.length > 0)
-    .map((l) => JSON.parse(l) as JournalLine);
+  const lines = readJournal(journal);
   const runs = new Map<string, { worker: string; attempt: number; start: number; end: number | null; taskId: string }>();
   for (const l of lines) {
     const key = `${l.taskId}/${l.attempt}`;
@@ -216,7 +205,9 @@ export async function runCrashScenario(s: CrashScenario): Promise<CrashSummary> 
       for (let j = i + 1; j < rs.length; j++) {
         const a = rs[i]!;
         const b = rs[j]!;
+        assert.ok(b.start >= a.start, `task ${taskId}: attempt ${b.attempt} started before attempt ${a.attempt}`);
         if (a.end !== null && a.end <= b.start) continue;
+        // Overlap: only allowed if the earlier holder was dead (killed) or had lost its lease.
         const killedAt = kills.get(a.worker);
         const excused = (killedAt !== undefined && killedAt <= b.start) || leaseLost.has(`${taskId}/${a.attempt}`);
         assert.ok(excused, `task ${taskId}: attempts ${a.attempt} (${a.worker}) and ${b.attempt} (${b.worker}) ran at once while both were live`);
@@ -229,5 +220,6 @@ export async function runCrashScenario(s: CrashScenario): Promise<CrashSummary> 
   const takenOver = docs.filter((d) => d.attempts > 1).length;
   assert.ok(takenOver >= 1, 'no task was taken over after a kill: the test did not exercise lease expiry');
   const reconnectLines = all.flatMap((w) => w.stderr().split('\n').filter((l) => /unreachable during|reachable again/.test(l)).map((l) => `${w.id}: ${l}`));
-  return { processes: all.length, kills: kills.size, rerun, overlaps, leaseLost: leaseLost.size, elapsedMs, reconnectLines, takenOver };
+  const doneReports = [...doneEvents.values()].reduce((x, y) => x + y, 0);
+  return { processes: all.length, kills: kills.size, rerun, overlaps, leaseLost: leaseLost.size, doneReports, elapsedMs, reconnectLines, takenOver };
 }

@@ -1,13 +1,10 @@
 /** Shared helpers for the run tests: temp SQLite stores, polling, the real CLI as a process. */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { TaskStore } from '../../src/store/types.ts';
+import { startQtask, type CliProcess } from '../support/processes.ts';
 
-export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const QTASK_BIN = join(REPO, 'bin/qtask.js');
 export const TASKS = 'test/run/fixtures/tasks.ts';
 
 export interface TempStore {
@@ -43,40 +40,9 @@ export async function waitUntil(check: () => Promise<boolean> | boolean, timeout
   }
 }
 
-export interface WorkerProcess {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  /** Parsed JSON lines printed so far (with `--json`). */
-  events: () => Record<string, unknown>[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+export type WorkerProcess = CliProcess;
 
 /** Starts `node bin/qtask.js ARGS` with piped output. */
 export function startCli(args: string[], env: Record<string, string> = {}): WorkerProcess {
-  const fullEnv: Record<string, string | undefined> = { ...process.env, ...env };
-  delete fullEnv.NODE_TEST_CONTEXT;
-  const child = spawn(process.execPath, [QTASK_BIN, ...args], { cwd: REPO, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('close', (code, signal) => res({ code, signal })));
-  return {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    events: () =>
-      out
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .flatMap((l) => {
-          try {
-            return [JSON.parse(l) as Record<string, unknown>];
-          } catch {
-            return [];
-          }
-        }),
-    exited,
-  };
+  return startQtask(args, env);
 }
