@@ -18,8 +18,12 @@ import { normalizeDay } from '../generate/dates.ts';
 import { writeFileAtomic } from '../recorder/fsAtomic.ts';
 import type { Panel } from '../data/types.ts';
 import { OnlineError } from './errors.ts';
-import { appendSignals, readSignals, signalRows } from './signals.ts';
-import type { RolledScores, RollingStrategy } from './strategy.ts';
+import { AverageEnsemble } from '../collect/ensemble.ts';
+import { MergeCollector } from '../collect/collector.ts';
+import type { Collector } from '../collect/collector.ts';
+import { getStore } from '../recorder/R.ts';
+import { appendSignals, readSignals, signalBlock } from './signals.ts';
+import type { RollingStrategy } from './strategy.ts';
 import type { OnlineTrainer, RecorderRef } from './trainer.ts';
 
 export type ManagerStatus = 'online' | 'simulating';
@@ -72,6 +76,8 @@ export interface RoutineResult {
   signalRows: number;
   /** Days in the extended range that got no signal row. */
   emptySignalDates: string[];
+  /** Runs left RUNNING by a dead process (a killed routine) that this routine ended FAILED. */
+  failedOrphans: string[];
 }
 
 const STATE_FILE = 'state.json';
@@ -190,6 +196,7 @@ export class OnlineManager {
    */
   async firstTrain(names?: string[]): Promise<void> {
     const todo = (names ?? this.strategies.map((s) => s.name)).map((n) => this.strategy(n));
+    if (todo.some((s) => !this.state.firstTrained.includes(s.name))) this.failOrphanRuns();
     for (const s of todo) {
       if (!this.state.strategies.includes(s.name)) this.state.strategies.push(s.name);
       if (this.state.firstTrained.includes(s.name)) continue;
@@ -210,9 +217,13 @@ export class OnlineManager {
   }
 
   /**
-   * qlib's `routine`: for each strategy, train the following tasks up to `curTime`, switch the online
-   * set, extend online predictions (when online, not simulating), then extend the signals to `curTime`.
-   * `curTime` defaults to the calendar's last day; a day already done is a no-op.
+   * qlib's `routine`, in two phases. First, for each strategy, the following tasks up to `curTime` are
+   * prepared and trained (a delay trainer only logs them). Then, at the routine's end, for each
+   * strategy: end_train, the online switch, and (when online, not simulating) the prediction update;
+   * then the signals are extended to `curTime`. So a delay trainer fits every strategy's new models at
+   * the routine's end (pool workers can help with all of them), and always before the switch (W34).
+   * `curTime` defaults to the calendar's last day; a day already done is a no-op. Runs of the
+   * strategies' experiments left RUNNING by a dead process (a killed routine) are first ended FAILED.
    */
   async routine(curTime?: string): Promise<RoutineResult> {
     const missing = this.strategies.filter((s) => !this.state.firstTrained.includes(s.name)).map((s) => s.name);
@@ -224,13 +235,17 @@ export class OnlineManager {
     const t = curTime === undefined ? last : day(curTime, 'curTime');
     if (t > last) throw new OnlineError('ONLINE_CALENDAR', `the calendar ends on ${last}, before the routine date ${t}`, { path: 'curTime', hint: 'update the data (calendars/day.txt) first, or pass an earlier date' });
     if (t < this.state.beginTime) throw new OnlineError('ONLINE_CALENDAR', `routine date ${t} is before beginTime ${this.state.beginTime}`, { path: 'curTime', hint: `use a date from ${this.state.beginTime} on` });
-    const result: RoutineResult = { time: t, ran: false, trained: {}, signalRows: 0, emptySignalDates: [] };
+    const result: RoutineResult = { time: t, ran: false, trained: {}, signalRows: 0, emptySignalDates: [], failedOrphans: [] };
     if (this.state.lastRoutine !== null && t <= this.state.lastRoutine) return result;
     result.ran = true;
+    result.failedOrphans = this.failOrphanRuns();
+    const trained: RecorderRef[][] = [];
     for (const s of this.strategies) {
       s.rollingGen.setCalendar(Calendar.fromDays(cal));
-      const tasks = s.prepareTasks(t);
-      const refs = await this.trainer.train(tasks, s.experimentName);
+      trained.push(await this.trainer.train(s.prepareTasks(t), s.experimentName));
+    }
+    for (const [i, s] of this.strategies.entries()) {
+      const refs = trained[i]!;
       if (this.postponed()) {
         if (refs.length > 0) this.state.pending.push({ strategy: s.name, refs });
       } else await this.trainer.endTrain(refs, s.experimentName);
@@ -249,21 +264,64 @@ export class OnlineManager {
     return result;
   }
 
-  /** Appends signals for the trading days after the last signal day up to `to`. */
+  /**
+   * Ends FAILED the runs of the strategies' experiments that are RUNNING although their process is
+   * gone (dead on this host, or no heartbeat for 60 s): what a routine killed mid-training leaves.
+   * They never held a finished model, and training reuse only looks at FINISHED runs, so this only
+   * makes the experiment's listing honest. Returns their ids.
+   */
+  failOrphanRuns(): string[] {
+    const out: string[] = [];
+    for (const s of this.strategies) {
+      const store = getStore(s.mlruns === undefined ? {} : { uri: s.mlruns });
+      try {
+        store.getExperiment({ experimentName: s.experimentName }, { create: false });
+      } catch {
+        continue; // nothing trained yet
+      }
+      out.push(...store.markStaleRunsFailed({ experimentName: s.experimentName }));
+    }
+    return out;
+  }
+
+  /**
+   * Appends signals for the trading days after the last signal day up to `to`: the collect stage's
+   * AverageEnsemble over `getCollector()` (per strategy, RollingGroup → RollingEnsemble of its
+   * ever-online recorders), restricted to the new days.
+   */
   private extendSignals(to: string, cal: readonly string[]): { rows: number; emptyDates: string[] } {
     const from = this.state.signals.end;
     const dates = cal.filter((d) => d >= this.state.beginTime && d <= to && (from === null || d > from));
-    const rolled: RolledScores[] = this.strategies.map((s) => s.collect(this.state.everOnline[s.name] ?? []));
-    const block = signalRows(dates, rolled);
+    const block = signalBlock(dates.length === 0 ? null : this.prepareSignals(), dates);
     mkdirSync(this.stateDir, { recursive: true });
     const bytes = appendSignals(this.signalsPath, this.state.signals.bytes, block.text);
     this.state.signals = { end: dates.length ? dates[dates.length - 1]! : from, bytes, rows: this.state.signals.rows + block.rows };
     return { rows: block.rows, emptyDates: block.emptyDates };
   }
 
-  /** qlib's `get_collector()()`: per strategy, its rolled predictions (RollingGroup → RollingEnsemble). */
-  getCollector(): () => Record<string, RolledScores> {
-    return () => Object.fromEntries(this.strategies.map((s) => [s.name, s.collect(this.state.everOnline[s.name] ?? [])]));
+  /**
+   * qlib's `prepare_signals` computation, `AverageEnsemble()(getCollector()())`, over every date; null
+   * when no strategy has had an online model yet.
+   */
+  prepareSignals(): Panel | null {
+    const collector = this.getCollector();
+    if (Object.keys(collector.collectors).length === 0) return null;
+    return new AverageEnsemble().ensemble(collector.run());
+  }
+
+  /**
+   * qlib's `get_collector`: a MergeCollector of each strategy's `getCollector`, restricted to the
+   * recorders that were ever online for this manager (qlib collected every FINISHED recorder, W31).
+   * `run()` gives `{[strategy, 'pred']: {modelGroup: rolled Panel}}`. Strategies with no online model
+   * yet are left out.
+   */
+  getCollector(): MergeCollector {
+    const collectors: Record<string, Collector> = {};
+    for (const s of this.strategies) {
+      const ids = this.state.everOnline[s.name] ?? [];
+      if (ids.length > 0) collectors[s.name] = s.getCollector({ recorderIds: ids });
+    }
+    return new MergeCollector(collectors);
   }
 
   /** The merged signal so far (committed rows only). */

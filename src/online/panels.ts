@@ -1,4 +1,4 @@
-/** Small Panel helpers shared by the updaters and the ensembles. */
+/** Small Panel helpers of the updaters. */
 import { isPanel } from '../recorder/artifacts.ts';
 import type { Panel } from '../data/types.ts';
 import { OnlineError } from './errors.ts';
@@ -45,18 +45,4 @@ export function replaceRange(old: Panel, fresh: Panel): Panel {
     groups: [...old.groups],
     values: old.columns.map((_, c) => Float64Array.from(rows, (r) => r.v[c]!)),
   };
-}
-
-/** Column 0 as date → instrument → value (NaN skipped). */
-export function byDate(p: Panel): Map<string, Map<string, number>> {
-  const out = new Map<string, Map<string, number>>();
-  const col = p.values[0]!;
-  for (let r = 0; r < p.dates.length; r++) {
-    const v = col[r]!;
-    if (Number.isNaN(v)) continue;
-    let m = out.get(p.dates[r]!);
-    if (!m) out.set(p.dates[r]!, (m = new Map()));
-    m.set(p.instruments[r]!, v);
-  }
-  return out;
 }

@@ -1,57 +1,39 @@
 /**
- * The merged signal: qlib's AverageEnsemble over the strategies' rolled predictions, per date:
- * every column (strategy × model group) is z-scored across instruments (mean, sample std, NaN
- * skipped), then each instrument gets the mean of the z-scores it has.
- * NaN policy: a column with fewer than 2 instruments, or a zero std, on a date contributes nothing
- * that date (qlib yields NaN or ±inf); an instrument with no z-score that date has no row.
+ * The merged signal file. The signal itself is computed by the collect stage (the manager's
+ * MergeCollector of the strategies' RecorderCollector → RollingGroup, then AverageEnsemble; see
+ * docs/online.md); this module only turns the new days of it into CSV rows and keeps the file.
  *
- * Stored append-only in `signals.csv` (`datetime,instrument,score`). The committed length lives in
- * the manager's state file; a crash between an append and the state write is undone by truncating
- * the file back to the committed length before the next append, so no date is ever written twice.
+ * Stored append-only in `signals.csv` (`datetime,instrument,score`), finite scores only: a row whose
+ * AverageEnsemble score is NaN (no model had a usable z-score that day) is left out. The committed
+ * length lives in the manager's state file; a crash between an append and the state write is undone
+ * by truncating the file back to the committed length before the next append, so no date is ever
+ * written twice.
  */
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, truncateSync, writeSync } from 'node:fs';
 import type { Panel } from '../data/types.ts';
 import { OnlineError } from './errors.ts';
-import type { RolledScores } from './strategy.ts';
 
 export const SIGNALS_HEADER = 'datetime,instrument,score\n';
 
-/** AverageEnsemble of the columns on one date; instruments sorted. */
-export function averageOnDate(columns: readonly Map<string, number>[]): [string, number][] {
-  const sum = new Map<string, number>();
-  const cnt = new Map<string, number>();
-  for (const col of columns) {
-    const vals = [...col.values()].filter((v) => Number.isFinite(v));
-    if (vals.length < 2) continue;
-    const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
-    const sd = Math.sqrt(vals.reduce((a, b) => a + (b - mean) ** 2, 0) / (vals.length - 1));
-    if (!(sd > 0)) continue;
-    for (const [inst, v] of col) {
-      if (!Number.isFinite(v)) continue;
-      sum.set(inst, (sum.get(inst) ?? 0) + (v - mean) / sd);
-      cnt.set(inst, (cnt.get(inst) ?? 0) + 1);
-    }
-  }
-  return [...sum.keys()].sort().map((i) => [i, sum.get(i)! / cnt.get(i)!]);
-}
-
-/** One CSV block for `dates` (in order) from the per-strategy rolled scores. */
-export function signalRows(dates: readonly string[], rolled: readonly RolledScores[]): { text: string; rows: number; emptyDates: string[] } {
+/**
+ * The CSV rows of `signal` (column 0, sorted by date then instrument) for `dates`, NaN scores left out.
+ * `emptyDates` are the days of `dates` that got no row.
+ */
+export function signalBlock(signal: Panel | null, dates: readonly string[]): { text: string; rows: number; emptyDates: string[] } {
+  const wanted = new Set(dates);
+  const filled = new Set<string>();
   const parts: string[] = [];
-  let rows = 0;
-  const emptyDates: string[] = [];
-  for (const d of dates) {
-    const cols: Map<string, number>[] = [];
-    for (const r of rolled) for (const g of r.values()) {
-      const m = g.get(d);
-      if (m) cols.push(m);
+  if (signal !== null) {
+    const col = signal.values[0]!;
+    for (let r = 0; r < signal.dates.length; r++) {
+      const d = signal.dates[r]!;
+      const v = col[r]!;
+      if (!wanted.has(d) || !Number.isFinite(v)) continue;
+      filled.add(d);
+      parts.push(`${d},${signal.instruments[r]},${v}\n`);
     }
-    const avg = averageOnDate(cols);
-    if (avg.length === 0) emptyDates.push(d);
-    for (const [inst, v] of avg) parts.push(`${d},${inst},${v}\n`);
-    rows += avg.length;
   }
-  return { text: parts.join(''), rows, emptyDates };
+  return { text: parts.join(''), rows: parts.length, emptyDates: dates.filter((d) => !filled.has(d)) };
 }
 
 /** Truncates to the committed length (crash recovery), then appends and fsyncs. Returns the new length. */

@@ -3,7 +3,6 @@
  * newest window is online. `prepareTasks(curTime)` rolls the latest online task forward with
  * `genFollowingTasks` up to `curTime` (inclusive, as qlib: a model is trained on its first test day).
  */
-import { statSync } from 'node:fs';
 import type { RollingGen } from '../generate/rollingGen.ts';
 import { taskGenerator } from '../generate/taskGen.ts';
 import { getModel, getSegment } from '../task/definition.ts';
@@ -12,7 +11,10 @@ import type { TaskDef } from '../task/types.ts';
 import type { Recorder } from '../recorder/recorder.ts';
 import { OnlineError } from './errors.ts';
 import { OnlineToolR } from './onlineTool.ts';
-import { asPanel, byDate } from './panels.ts';
+import { RecorderCollector } from '../collect/collector.ts';
+import type { Processor, RecFilterFunc, RecKeyFunc } from '../collect/collector.ts';
+import { RollingGroup } from '../collect/group.ts';
+import type { Key } from '../collect/keyed.ts';
 
 export interface RollingStrategyOptions {
   /** Strategy name (qlib's name_id); also the experiment name unless `experimentName` is given. Required. */
@@ -30,14 +32,17 @@ export interface RollingStrategyOptions {
   providerUri?: string;
 }
 
-/** Per ensemble group (model class + model kwargs): date → instrument → score. */
-export type RolledScores = Map<string, Map<string, Map<string, number>>>;
-
-interface LoadedPred {
-  stamp: string;
-  group: string;
-  firstDate: string;
-  scores: Map<string, Map<string, number>>;
+export interface StrategyCollectorOptions {
+  /** Only these recorders. Default: every FINISHED recorder of the experiment (qlib). */
+  recorderIds?: readonly string[];
+  /** Default `[new RollingGroup()]`. */
+  processList?: Processor | Processor[];
+  /** Default: `RollingStrategy.recKey` (model class, model kwargs, test segment). */
+  recKeyFunc?: RecKeyFunc;
+  /** Default: none. */
+  recFilterFunc?: RecFilterFunc;
+  /** Default: `pred`. */
+  artifactsKey?: string | string[];
 }
 
 export class RollingStrategy {
@@ -48,7 +53,7 @@ export class RollingStrategy {
   readonly mlruns: string | undefined;
   private toolInstance: OnlineToolR | undefined;
   private providerUri: string | undefined;
-  private readonly predCache = new Map<string, LoadedPred>();
+  private readonly keyCache = new Map<string, Key>();
 
   constructor(options: RollingStrategyOptions) {
     if (typeof options.name !== 'string' || options.name === '' || /[\\/]/.test(options.name)) {
@@ -138,46 +143,37 @@ export class RollingStrategy {
   }
 
   /**
-   * qlib's `get_collector()()` with RollingGroup → RollingEnsemble, over ONLY the given recorders of
-   * this strategy: per group, for each (date, instrument) the window that starts latest wins.
-   * Groups are model class + model kwargs (qlib keys by class only and two templates collide, W38).
+   * The key of a recorder's predictions: `[model class, model kwargs (JSON), test segment]`. RollingGroup
+   * groups by everything but the test segment, so two templates with one model class but different
+   * kwargs stay apart (qlib keys by class only and they collide, W38). Memoised: a `task` never changes.
    */
-  collect(recorderIds: readonly string[]): RolledScores {
-    const loaded = recorderIds.map((id) => this.loadPred(id)).filter((p): p is LoadedPred => p !== null);
-    // stable sort by first date: on ties the later-listed recorder wins, as pandas keep="last"
-    loaded.sort((a, b) => a.firstDate.localeCompare(b.firstDate));
-    const out: RolledScores = new Map();
-    for (const p of loaded) {
-      let g = out.get(p.group);
-      if (!g) out.set(p.group, (g = new Map()));
-      for (const [d, m] of p.scores) {
-        let row = g.get(d);
-        if (!row) g.set(d, (row = new Map()));
-        for (const [i, v] of m) row.set(i, v);
-      }
-    }
-    return out;
-  }
-
-  private loadPred(id: string): LoadedPred | null {
-    const rec = this.tool.recorder(id);
-    let stamp: string;
-    try {
-      const st = statSync(rec.artifactLocalPath('pred.csv'));
-      stamp = `${st.mtimeMs}:${st.size}`;
-    } catch {
-      return null; // no predictions yet (a delay trainer's begun model)
-    }
-    const hit = this.predCache.get(id);
-    if (hit && hit.stamp === stamp) return hit;
-    const pred = asPanel(rec.loadObject('pred'), `${id}/pred`);
+  readonly recKey: RecKeyFunc = (rec: Recorder): Key => {
+    const hit = this.keyCache.get(rec.id);
+    if (hit !== undefined) return hit;
     const task = rec.loadObject('task') as TaskDef;
     const model = getModel(task) ?? {};
-    const group = JSON.stringify([model['class'] ?? null, model['kwargs'] ?? null]);
-    let firstDate = '';
-    for (const d of pred.dates) if (firstDate === '' || d < firstDate) firstDate = d;
-    const loaded: LoadedPred = { stamp, group, firstDate, scores: byDate(pred) };
-    this.predCache.set(id, loaded);
-    return loaded;
+    const cls = typeof model['class'] === 'string' ? model['class'] : null;
+    const test = getSegment(task, this.rollingGen.testKey) ?? null;
+    const key: Key = [cls, JSON.stringify(model['kwargs'] ?? null), test === null ? null : [test[0] ?? null, test[1] ?? null]];
+    this.keyCache.set(rec.id, key);
+    return key;
+  };
+
+  /**
+   * qlib's `get_collector`: a RecorderCollector over this strategy's experiment with
+   * `processList = [RollingGroup()]` (RollingEnsemble per model group) and `recKey` as the key.
+   * `recorderIds` restricts it to those recorders (the manager passes the ever-online ones, W31);
+   * without it every FINISHED recorder of the experiment is collected, as in qlib.
+   */
+  getCollector(options: StrategyCollectorOptions = {}): RecorderCollector {
+    const ids = options.recorderIds;
+    return new RecorderCollector({
+      experiment: ids === undefined ? this.experimentName : () => ids.map((id) => this.tool.recorder(id)),
+      ...(this.mlruns === undefined ? {} : { store: this.mlruns }),
+      processList: options.processList ?? [new RollingGroup()],
+      recKeyFunc: options.recKeyFunc ?? this.recKey,
+      ...(options.recFilterFunc === undefined ? {} : { recFilterFunc: options.recFilterFunc }),
+      ...(options.artifactsKey === undefined ? {} : { artifactsKey: options.artifactsKey }),
+    });
   }
 }
