@@ -32,6 +32,8 @@ import type { Condition } from './filter/index.ts';
 import type { StoredTask } from './mongodb/codec.ts';
 import { isConnectionFailure, toStoreError } from './mongodb/errors.ts';
 import { toMongoFilter } from './mongodb/filter.ts';
+import { claimTicketId, endTicketId, isDuplicateKey, takeTicket, takeTickets, ticketState, undoClaim } from './mongodb/tickets.ts';
+import type { ClaimTicket, EndTicket, Ticket } from './mongodb/tickets.ts';
 import { checkFilter } from './mongodb/filterCheck.ts';
 import { assertPoolName } from './pool.ts';
 import { validateDefs, validatePriority } from './sqlite/create.ts';
@@ -137,8 +139,14 @@ export class MongoTaskStore implements TaskStore {
   /** See `MongoStoreOptions.claimTickets`. */
   claimTickets = false;
   /** Claim candidates per pool/status/query, refilled by one scan (ticket path). */
-  private readonly candidates = new Map<string, { list: Pick<StoredTask, '_id' | 'attempts'>[]; at: number }>();
+  private readonly candidates = new Map<string, { list: Pick<StoredTask, '_id' | 'attempts'>[]; at: number; scanMs?: number }>();
+  /** Claim tickets met taken while their task still looked claimable: ticket id → first seen (ms). */
+  private readonly suspects = new Map<string, number>();
+  /** Attempts this process holds (ticket path): `pool\0taskId` → token and attempt, so a commit need not re-read its task. */
+  private readonly held = new Map<string, { token: string; attempt: number }>();
   private readonly lastReclaim = new Map<string, number>();
+  /** How long the last expiry sweep of each pool took; sweeps are spaced by at least 10x that. */
+  private readonly sweepMs = new Map<string, number>();
   /** How often a claim first sweeps expired leases (FerretDB: 5 s, and whenever nothing else is claimable; MongoDB: every claim). */
   reclaimEveryMs = 0;
   /**
@@ -308,9 +316,9 @@ export class MongoTaskStore implements TaskStore {
       // Expired leases first go back to the status they were claimed from (or to failed), as in
       // reclaimExpired; then the claim itself is ONE findOneAndUpdate.
       let reclaimed = false;
-      if (!earlier && Date.now() - (this.lastReclaim.get(pool) ?? 0) >= this.reclaimEveryMs) {
+      if (!earlier && Date.now() - (this.lastReclaim.get(pool) ?? 0) >= Math.max(this.reclaimEveryMs, 10 * (this.reclaimEveryMs > 0 ? (this.sweepMs.get(pool) ?? 0) : 0))) {
         this.lastReclaim.set(pool, Date.now());
-        await this.reclaim(coll, maxAttempts);
+        await this.reclaim(pool, coll, maxAttempts);
         reclaimed = true;
       }
       const parts: Filter<StoredTask>[] = [{ status }, WELL_FORMED as unknown as Filter<StoredTask>];
@@ -362,13 +370,14 @@ export class MongoTaskStore implements TaskStore {
         // Nothing claimable: expired leases may be what is left (the sweep above is throttled on FerretDB).
         if (reclaimed || earlier) return null;
         this.lastReclaim.set(pool, Date.now());
-        if ((await this.reclaim(coll, maxAttempts)) === 0) return null;
+        if ((await this.reclaim(pool, coll, maxAttempts)) === 0) return null;
         return this.claim(pool, { ...opts, worker: opts.worker });
       }
       const task = decodeTask(doc);
       if ('problem' in task) {
         throw new StoreError('TASK_MALFORMED', `claimed task ${doc._id.toHexString()} is malformed: ${task.problem}`);
       }
+      if (this.claimTickets) this.held.set(`${pool}\u0000${task._id}`, { token, attempt: task.attempts });
       const lease: Lease = {
         taskId: task._id,
         token,
@@ -393,6 +402,15 @@ export class MongoTaskStore implements TaskStore {
           this.timeSource === 'server'
             ? [{ $set: { leaseExpiresAt: { $add: ['$$NOW', leaseMs] } } }]
             : { $set: { leaseExpiresAt: new Date(this.clock.now().getTime() + leaseMs) } };
+        if (this.claimTickets) {
+          // FerretDB: read and write by `_id` alone (pushed down to SQLite); a filter with the token
+          // would be evaluated in Go over the pool. Its update is read-then-replace either way.
+          const cur = await coll.findOne({ _id: fence._id as ObjectId });
+          if (!cur || cur.status !== 'running' || cur.leaseToken !== lease.token) throw new LeaseLostError(lease.taskId);
+          const expiresAt = new Date(this.clock.now().getTime() + leaseMs);
+          await coll.updateOne({ _id: fence._id as ObjectId }, { $set: { leaseExpiresAt: expiresAt } });
+          return { ...lease, expiresAt: expiresAt.toISOString() };
+        }
         // No projection: FerretDB 1.x does not implement findAndModify's `fields`.
         const doc = await coll.findOneAndUpdate(fence, update, { returnDocument: 'after' });
         if (!doc || !(doc.leaseExpiresAt instanceof Date)) throw new LeaseLostError(lease.taskId);
@@ -407,7 +425,7 @@ export class MongoTaskStore implements TaskStore {
     assertLease(lease);
     assertSettableStatus(status);
     assertJsonValue(res);
-    await this.fencedWrite(coll, lease, 'commit', { status, res: this.store(res), finishedAt: finishedAtFor(status, this.clock.now()) });
+    await this.fencedWrite(pool, coll, lease, 'commit', { status, res: this.store(res), finishedAt: finishedAtFor(status, this.clock.now()) });
   }
 
   async release(pool: string, lease: Lease, opts: ReleaseOptions = {}): Promise<void> {
@@ -418,7 +436,7 @@ export class MongoTaskStore implements TaskStore {
     const now = this.clock.now();
     const err = opts.error;
     this.candidates.clear();
-    await this.fencedWrite(coll, lease, 'release', {
+    await this.fencedWrite(pool, coll, lease, 'release', {
       status,
       finishedAt: finishedAtFor(status, now),
       ...(err ? { lastError: { message: String(err.message), code: String(err.code), worker: lease.worker, at: now } } : {}),
@@ -429,7 +447,7 @@ export class MongoTaskStore implements TaskStore {
     const coll = this.coll(pool);
     assertLease(lease);
     const now = this.clock.now();
-    await this.fencedWrite(coll, lease, 'fail', {
+    await this.fencedWrite(pool, coll, lease, 'fail', {
       status: 'failed',
       finishedAt: now,
       lastError: { message: String(error.message), code: String(error.code), worker: lease.worker, at: now },
@@ -440,7 +458,7 @@ export class MongoTaskStore implements TaskStore {
     const coll = this.coll(pool);
     const maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     assertPositiveInt(maxAttempts, 'maxAttempts');
-    return this.op('reclaimExpired', () => this.reclaim(coll, maxAttempts));
+    return this.op('reclaimExpired', () => this.reclaim(pool, coll, maxAttempts));
   }
 
   async setStatus(pool: string, filter: TaskFilter, status: TaskStatus): Promise<number> {
@@ -454,6 +472,14 @@ export class MongoTaskStore implements TaskStore {
       const query = js ? await this.idsMatching(pool, coll, js) : native;
       const now = this.clock.now();
       const clear = { leaseToken: null, leaseExpiresAt: null };
+      if (this.claimTickets) {
+        // Their holders are fenced by end tickets (a commit on this path checks those, not the document).
+        const running = await coll
+          .find({ $and: [query, { status: 'running' }] })
+          .project<Pick<StoredTask, '_id' | 'attempts' | 'leaseToken'>>({ _id: 1, attempts: 1, leaseToken: 1 })
+          .toArray();
+        await this.endAttempts(pool, running, 'setStatus', { status, finishedAt: finishedAtFor(status, now), ...clear });
+      }
       // Tasks already in `status` keep their finishedAt; the others get the new status's.
       const kept = await coll.updateMany({ $and: [query, { status }] }, { $set: clear });
       const moved = await coll.updateMany({ $and: [query, { status: { $ne: status } }] }, { $set: { status, finishedAt: finishedAtFor(status, now), ...clear } });
@@ -582,11 +608,14 @@ export class MongoTaskStore implements TaskStore {
 
   /**
    * The claim for servers whose updates are not atomic compare-and-set (FerretDB 1.x): read the
-   * best candidates, then INSERT a ticket `pool:task:attempt` — the unique `_id` lets exactly one
-   * claimer win each attempt — and only the winner writes the task. A ticket whose task document
-   * still shows an older attempt after `TICKET_GRACE_MS` means its winner's write was lost (it
-   * crashed in between, or a delayed stale write replaced it): the task is rolled forward to the
-   * ticket's state so it runs under that lease, expires, and is reclaimed as usual.
+   * best candidates (one scan serves many claims), then INSERT a ticket `pool:task:attempt` — the
+   * unique `_id` lets exactly one claimer win each attempt — and only the winner writes the task, by
+   * `_id` alone (pushed down to SQLite). The write returns the document as it was: if the task
+   * changed since the scan (cancelled, reprioritised away, removed) the write is undone and the
+   * attempt given back. A candidate that a fresh scan still shows at an already ticketed attempt
+   * `TICKET_GRACE_MS` after this process first met that ticket lost its winner's write (a crash in
+   * between): the task is rolled forward to the ticket's state, runs under that lease, expires, and
+   * is reclaimed as usual.
    */
   private async claimWithTicket(
     pool: string,
@@ -597,14 +626,13 @@ export class MongoTaskStore implements TaskStore {
     exclude: Set<string>,
     c: { token: string; worker: string; leaseMs: number; status: TaskStatus },
   ): Promise<StoredTask | null> {
-    const tickets = this.db.collection<ClaimTicket>(`${INTERNAL_PREFIX}_tickets`);
-    let scanned = false;
+    const tickets = this.tickets();
     for (let round = 0; round < 200; round++) {
       let entry = this.candidates.get(cacheKey);
-      if (!entry || entry.list.length === 0 || Date.now() - entry.at > CANDIDATE_TTL_MS) {
-        scanned = true;
-        // One scan serves the next CANDIDATE_BATCH claims of this process: on FerretDB a scan
-        // (filter and sort in its Go layer) costs far more than a ticket insert.
+      let fresh = false;
+      if (!entry || entry.list.length === 0 || Date.now() - entry.at > Math.max(CANDIDATE_TTL_MS, CANDIDATE_TTL_SCANS * (entry.scanMs ?? 0))) {
+        fresh = true;
+        const t0 = Date.now();
         const list: Pick<StoredTask, '_id' | 'attempts'>[] = [];
         const cursor = coll.find(filter).sort({ priority: -1, createdAt: 1, _id: 1 });
         if (!js) cursor.limit(CANDIDATE_BATCH);
@@ -621,7 +649,7 @@ export class MongoTaskStore implements TaskStore {
           this.candidates.delete(cacheKey);
           return null;
         }
-        entry = { list, at: Date.now() };
+        entry = { list, at: Date.now(), scanMs: Date.now() - t0 };
         this.candidates.set(cacheKey, entry);
       }
       // shift(): concurrent claims of this process take different candidates.
@@ -630,7 +658,7 @@ export class MongoTaskStore implements TaskStore {
       const attempt = cand.attempts + 1;
       const now = this.clock.now();
       const ticket: ClaimTicket = {
-        _id: `${pool}:${cand._id.toHexString()}:${attempt}`,
+        _id: claimTicketId(pool, cand._id, attempt),
         pool,
         task: cand._id,
         attempt,
@@ -640,36 +668,46 @@ export class MongoTaskStore implements TaskStore {
         startedAt: now,
         leaseExpiresAt: new Date(now.getTime() + c.leaseMs),
       };
-      try {
-        await tickets.insertOne(ticket);
-      } catch (e) {
-        if ((e as { code?: unknown }).code !== 11000) throw e;
+      if (!(await takeTicket(tickets, ticket))) {
         // Another process holds the same candidates: stop walking them in the same order.
         shuffle(entry.list);
-        // A candidate fresh from the database whose attempt is already ticketed may be stuck.
-        if (scanned) await this.rollForward(coll, tickets, ticket._id, cand._id, attempt);
+        if (fresh) await this.maybeRollForward(coll, tickets, ticket._id, cand._id, attempt);
         continue;
       }
-      const doc = await coll.findOneAndUpdate(
-        { _id: cand._id, status: c.status, attempts: attempt - 1 },
-        { $set: ticketState(ticket) },
-        { returnDocument: 'after' },
-      );
-      if (doc) return doc;
-      // The task changed under us (cancelled, removed, claimed from a stale candidate…): give the attempt back.
-      await tickets.deleteOne({ _id: ticket._id, token: c.token });
+      this.suspects.delete(ticket._id);
+      const state = ticketState(ticket);
+      const before = await coll.findOneAndUpdate({ _id: cand._id }, { $set: state }, { returnDocument: 'before' });
+      if (before && before.status === c.status && before.attempts === attempt - 1 && typeof before.hash === 'string') {
+        return { ...before, ...state } as StoredTask;
+      }
+      // The task changed under us since the scan: put back what we overwrote and give the attempt back.
+      if (before) await coll.updateOne({ _id: cand._id }, undoClaim(before));
+      await tickets.deleteOne({ _id: ticket._id });
     }
     return null;
   }
 
-  private async rollForward(
+  /**
+   * A ticketed attempt whose task a fresh scan still shows as claimable: suspicious only if it
+   * stays so for `TICKET_GRACE_MS` (its winner may just be between ticket and write). Only then are
+   * the ticket and the task read.
+   */
+  private async maybeRollForward(
     coll: Collection<StoredTask>,
-    tickets: Collection<ClaimTicket>,
+    tickets: Collection<Ticket>,
     ticketId: string,
     taskId: ObjectId,
     attempt: number,
   ): Promise<void> {
-    const t = await tickets.findOne({ _id: ticketId });
+    const first = this.suspects.get(ticketId);
+    if (first === undefined) {
+      if (this.suspects.size > 10_000) this.suspects.clear();
+      this.suspects.set(ticketId, Date.now());
+      return;
+    }
+    if (Date.now() - first < TICKET_GRACE_MS) return;
+    this.suspects.delete(ticketId);
+    const t = (await tickets.findOne({ _id: ticketId })) as ClaimTicket | null;
     if (!t || this.clock.now().getTime() - t.startedAt.getTime() < TICKET_GRACE_MS) return;
     const doc = await coll.findOne({ _id: taskId });
     if (!doc || (typeof doc.attempts === 'number' ? doc.attempts : 0) >= attempt) return;
@@ -719,7 +757,16 @@ export class MongoTaskStore implements TaskStore {
    * Each task is one updateOne fenced by ITS token (sent as one bulk request), so a worker that
    * heartbeats in between keeps its task and two reclaimers never both count it.
    */
-  private async reclaim(coll: Collection<StoredTask>, maxAttempts: number): Promise<number> {
+  private async reclaim(pool: string, coll: Collection<StoredTask>, maxAttempts: number): Promise<number> {
+    const t0 = Date.now();
+    try {
+      return await this.reclaimOnce(pool, coll, maxAttempts);
+    } finally {
+      this.sweepMs.set(pool, Date.now() - t0);
+    }
+  }
+
+  private async reclaimOnce(pool: string, coll: Collection<StoredTask>, maxAttempts: number): Promise<number> {
     // FerretDB pushes a plain equality down to SQLite but evaluates `$lt` on dates in Go over the
     // whole pool, so there the deadline is compared here (against the same server-clock estimate).
     const cutoff = this.clock.now().getTime();
@@ -738,48 +785,143 @@ export class MongoTaskStore implements TaskStore {
     ).filter((t) => !this.ferret || (t.leaseExpiresAt instanceof Date && t.leaseExpiresAt.getTime() < cutoff));
     if (expired.length === 0) return 0;
     const now = this.clock.now();
-    const ops = expired.map((t) => {
-      const attempts = typeof t.attempts === 'number' ? t.attempts : 0;
-      const exhausted = attempts >= maxAttempts;
-      const back = isTaskStatus(t.claimedFrom) && t.claimedFrom !== 'running' ? t.claimedFrom : 'waiting';
-      const message = exhausted
-        ? `lease expired on attempt ${attempts} of ${maxAttempts}; no attempts left`
-        : `lease expired on attempt ${attempts}; the worker is presumed dead`;
-      return {
-        updateOne: {
-          filter: { _id: t._id, status: 'running', leaseToken: t.leaseToken },
-          update: {
-            $set: {
-              status: exhausted ? 'failed' : back,
-              lastError: { message, code: 'LEASE_EXPIRED', worker: typeof t.worker === 'string' ? t.worker : null, at: now },
-              finishedAt: exhausted ? now : null,
-              leaseToken: null,
-              leaseExpiresAt: null,
-            },
-          },
-        },
-      } satisfies AnyBulkWriteOperation<StoredTask>;
-    });
+    if (this.claimTickets) return this.reclaimTicketed(pool, coll, expired, maxAttempts, now);
+    const ops = expired.map(
+      (t) =>
+        ({
+          updateOne: { filter: { _id: t._id, status: 'running', leaseToken: t.leaseToken }, update: { $set: expiryState(t, maxAttempts, now) } },
+        }) satisfies AnyBulkWriteOperation<StoredTask>,
+    );
     const r = await coll.bulkWrite(ops, { ordered: false });
     if (r.modifiedCount > 0) this.candidates.clear();
     return r.modifiedCount;
   }
 
   /**
-   * One `updateOne` whose filter is the fencing token: the write happens only while the task is
-   * `running` under this lease. Clears the lease.
+   * Ticket path of the expiry sweep: one insertMany of end tickets decides which expired attempts
+   * this sweep ends (a commit or another sweep may have ended them first); the won tasks are
+   * written by `_id` in one bulk request. A task still running under an attempt whose end ticket
+   * is older than `TICKET_GRACE_MS` lost that write (a crash in between, or a stale replace won
+   * FerretDB's race): it is rolled forward to the ticket's state.
    */
-  private async fencedWrite(coll: Collection<StoredTask>, lease: Lease, action: string, set: Document): Promise<void> {
+  private async reclaimTicketed(
+    pool: string,
+    coll: Collection<StoredTask>,
+    expired: Pick<StoredTask, '_id' | 'leaseToken' | 'attempts' | 'worker' | 'claimedFrom'>[],
+    maxAttempts: number,
+    now: Date,
+  ): Promise<number> {
+    const withSet = expired
+      .filter((t) => typeof t.attempts === 'number' && typeof t.leaseToken === 'string')
+      .map((t) => ({ t, set: expiryState(t, maxAttempts, now) }));
+    const ends: EndTicket[] = withSet.map(({ t, set }) => ({
+      _id: endTicketId(pool, t._id, t.attempts),
+      pool,
+      task: t._id,
+      attempt: t.attempts,
+      token: t.leaseToken!,
+      by: 'expire',
+      set,
+      at: now,
+    }));
+    const tickets = this.tickets();
+    const lost = await takeTickets(tickets, ends);
+    const won = withSet.filter((_, i) => !lost.has(ends[i]!._id));
+    if (won.length > 0) {
+      await coll.bulkWrite(
+        won.map(({ t, set }) => ({ updateOne: { filter: { _id: t._id }, update: { $set: set } } }) satisfies AnyBulkWriteOperation<StoredTask>),
+        { ordered: false },
+      );
+      this.candidates.clear();
+    }
+    for (const e of ends) {
+      if (!lost.has(e._id)) continue;
+      const t = (await tickets.findOne({ _id: e._id })) as EndTicket | null;
+      if (!t || t.token !== e.token || now.getTime() - t.at.getTime() < TICKET_GRACE_MS) continue;
+      this.warn(`task ${e.task.toHexString()}: attempt ${e.attempt} was ended (${t.by}) but the task still shows it running; restoring the ending`);
+      await coll.updateOne({ _id: e.task }, { $set: t.set });
+      this.candidates.clear();
+    }
+    return won.length;
+  }
+
+  /**
+   * One `updateOne` whose filter is the fencing token: the write happens only while the task is
+   * `running` under this lease. Clears the lease. On the ticket path (FerretDB) the fence is an end
+   * ticket instead — see `fencedWriteTicketed`.
+   */
+  private async fencedWrite(pool: string, coll: Collection<StoredTask>, lease: Lease, action: string, set: Document): Promise<void> {
     await this.op(action, async (isRetry) => {
       const fence = fenceOf(lease);
       if (!fence) throw new LeaseLostError(lease.taskId);
+      const full = { ...set, leaseToken: null, leaseExpiresAt: null, lastLeaseToken: lease.token };
+      if (this.claimTickets) return this.fencedWriteTicketed(pool, coll, lease, fence._id as ObjectId, action, full, isRetry);
       // lastLeaseToken lets a retried write recognise that its first try went through.
-      const r = await coll.updateOne(fence, { $set: { ...set, leaseToken: null, leaseExpiresAt: null, lastLeaseToken: lease.token } });
+      const r = await coll.updateOne(fence, { $set: full });
       if (r.matchedCount === 0) {
         if (isRetry && (await coll.findOne({ _id: fence._id as ObjectId, lastLeaseToken: lease.token })) !== null) return;
         throw new LeaseLostError(lease.taskId);
       }
     });
+  }
+
+  /**
+   * Ticket path: the lease is checked (against what this process holds, else by reading the task
+   * by `_id`), then the attempt is ended by inserting `end:pool:task:attempt` — the one atomic step;
+   * a reclaimer, an operator's setStatus or a second commit that got there first fences this one
+   * out — and only then is the task written, by `_id` alone.
+   */
+  private async fencedWriteTicketed(
+    pool: string,
+    coll: Collection<StoredTask>,
+    lease: Lease,
+    _id: ObjectId,
+    action: string,
+    set: Document,
+    isRetry: boolean,
+  ): Promise<void> {
+    const key = `${pool}\u0000${lease.taskId}`;
+    const mine = this.held.get(key);
+    let attempt: number;
+    if (mine && mine.token === lease.token && !isRetry) {
+      attempt = mine.attempt;
+    } else if (mine && mine.attempt === lease.attempt && mine.token !== lease.token) {
+      throw new LeaseLostError(lease.taskId);
+    } else {
+      const doc = await coll.findOne({ _id });
+      if (!doc) throw new LeaseLostError(lease.taskId);
+      if (isRetry && doc.lastLeaseToken === lease.token) return; // our first try went through
+      if (doc.status !== 'running' || doc.leaseToken !== lease.token || typeof doc.attempts !== 'number') throw new LeaseLostError(lease.taskId);
+      attempt = doc.attempts;
+    }
+    const end: EndTicket = { _id: endTicketId(pool, _id, attempt), pool, task: _id, attempt, token: lease.token, by: action, set, at: this.clock.now() };
+    const tickets = this.tickets();
+    if (!(await takeTicket(tickets, end))) {
+      const t = isRetry ? ((await tickets.findOne({ _id: end._id })) as EndTicket | null) : null;
+      if (!t || t.by !== action || t.token !== lease.token) {
+        this.held.delete(key);
+        throw new LeaseLostError(lease.taskId);
+      }
+    }
+    this.held.delete(key);
+    const r = await coll.updateOne({ _id }, { $set: set });
+    if (r.matchedCount === 0) throw new LeaseLostError(lease.taskId);
+  }
+
+  private tickets(): Collection<Ticket> {
+    return this.db.collection<Ticket>(`${INTERNAL_PREFIX}_tickets`);
+  }
+
+  /**
+   * Ticket path: ends the running attempts of `tasks` (an operator's setStatus) with end tickets,
+   * so their holders' later commits are refused. Attempts already ended are left alone.
+   */
+  private async endAttempts(pool: string, tasks: Pick<StoredTask, '_id' | 'attempts' | 'leaseToken'>[], by: string, set: Document): Promise<Set<string>> {
+    const list: EndTicket[] = tasks
+      .filter((t) => typeof t.attempts === 'number' && typeof t.leaseToken === 'string')
+      .map((t) => ({ _id: endTicketId(pool, t._id, t.attempts), pool, task: t._id, attempt: t.attempts, token: t.leaseToken!, by, set, at: this.clock.now() }));
+    const lost = await takeTickets(this.tickets(), list);
+    return new Set(list.filter((t) => !lost.has(t._id)).map((t) => t.task.toHexString()));
   }
 
   private decode(pool: string, doc: Record<string, unknown>): TaskDocument | null {
@@ -810,19 +952,6 @@ function fenceOf(lease: Lease): Filter<StoredTask> | null {
   return { _id, leaseToken: lease.token, status: 'running' };
 }
 
-/** A claim ticket (FerretDB path): whoever inserts `pool:task:attempt` first owns that attempt. */
-interface ClaimTicket {
-  _id: string;
-  pool: string;
-  task: ObjectId;
-  attempt: number;
-  token: string;
-  worker: string;
-  claimedFrom: TaskStatus;
-  startedAt: Date;
-  leaseExpiresAt: Date;
-}
-
 function shuffle<T>(list: T[]): void {
   for (let i = list.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
@@ -831,22 +960,28 @@ function shuffle<T>(list: T[]): void {
 }
 
 /** Candidates one scan yields, and how long they may be used before a fresh scan. */
-const CANDIDATE_BATCH = 32;
+const CANDIDATE_BATCH = 64;
 const CANDIDATE_TTL_MS = 2_000;
+/** …or for this many times the scan's own duration, so that scans stay a small share of the work on big pools. */
+const CANDIDATE_TTL_SCANS = 10;
 
 /** A ticket's winner's write must be visible by then, or the claim is rolled forward. */
 const TICKET_GRACE_MS = 5_000;
 
-function ticketState(t: ClaimTicket): Partial<StoredTask> {
+/** What an expired lease becomes: back to the status it was claimed from, or failed once attempts are used up. */
+function expiryState(t: Pick<StoredTask, 'attempts' | 'worker' | 'claimedFrom'>, maxAttempts: number, now: Date): Document {
+  const attempts = typeof t.attempts === 'number' ? t.attempts : 0;
+  const exhausted = attempts >= maxAttempts;
+  const back = isTaskStatus(t.claimedFrom) && t.claimedFrom !== 'running' ? t.claimedFrom : 'waiting';
+  const message = exhausted
+    ? `lease expired on attempt ${attempts} of ${maxAttempts}; no attempts left`
+    : `lease expired on attempt ${attempts}; the worker is presumed dead`;
   return {
-    status: 'running',
-    claimedFrom: t.claimedFrom,
-    leaseToken: t.token,
-    leaseExpiresAt: t.leaseExpiresAt,
-    startedAt: t.startedAt,
-    finishedAt: null,
-    worker: t.worker,
-    attempts: t.attempt,
+    status: exhausted ? 'failed' : back,
+    lastError: { message, code: 'LEASE_EXPIRED', worker: typeof t.worker === 'string' ? t.worker : null, at: now },
+    finishedAt: exhausted ? now : null,
+    leaseToken: null,
+    leaseExpiresAt: null,
   };
 }
 
