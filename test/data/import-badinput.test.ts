@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ImportError, importCsv, updateFromCsv, type CsvImportOptions } from '../../src/data/import/index.ts';
+import { treeDigest } from '../support/treeDigest.ts';
 
 const ROOT = mkdtempSync(join(tmpdir(), 'qtask-import-bad-'));
 after(() => rmSync(ROOT, { recursive: true, force: true }));
@@ -20,20 +20,6 @@ function row(date: string, close = 10, sym = 'X'): string {
   return `${date},${close + 1},${close - 1},${close},${close},1000.0,${close / 2},${sym}`;
 }
 const GOOD = (sym: string): string => [HEADER, row('2020-01-02', 10, sym), row('2020-01-03', 11, sym), row('2020-01-06', 12, sym)].join('\n') + '\n';
-
-/** Digest of every file (path + bytes) under `dir`. */
-function treeDigest(dir: string): string {
-  const h = createHash('sha256');
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else h.update(relative(dir, p)).update('\0').update(readFileSync(p)).update('\0');
-    }
-  };
-  walk(dir);
-  return h.digest('hex');
-}
 
 interface BadCase {
   name: string;

@@ -6,13 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { importCsv, updateFromCsv } from '../../src/data/import/index.ts';
 import { LocalProvider } from '../../src/data/provider/index.ts';
+import { SP500_SRC } from '../support/sp500Fixture.ts';
+import { treeDigest } from '../support/treeDigest.ts';
 
 const ROOT = mkdtempSync(join(tmpdir(), 'qtask-update-'));
 after(() => rmSync(ROOT, { recursive: true, force: true }));
@@ -27,18 +28,6 @@ function writeSrc(name: string, files: Record<string, string>): string {
   mkdirSync(dir);
   for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
   return dir;
-}
-function treeDigest(dir: string): string {
-  const h = createHash('sha256');
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else h.update(relative(dir, p)).update('\0').update(readFileSync(p)).update('\0');
-    }
-  };
-  walk(dir);
-  return h.digest('hex');
 }
 function closes(p: LocalProvider, symbol: string): Record<string, number> {
   const out: Record<string, number> = {};
@@ -176,7 +165,7 @@ describe('update', () => {
 
 describe('atomicity under SIGKILL', () => {
   test('killing an --overwrite import while it writes leaves the old target intact and readable', async () => {
-    const sp500 = resolve('../shared/data/sp500_2015_2020');
+    const sp500 = SP500_SRC;
     const small = join(ROOT, 'small-src');
     mkdirSync(small);
     for (const f of readdirSync(sp500).filter((n) => n.endsWith('.csv')).slice(0, 5)) cpSync(join(sp500, f), join(small, f));

@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { importCsv } from '../../src/data/import/index.ts';
 import { LocalProvider } from '../../src/data/provider/index.ts';
+import { importedSp500, SP500_SRC as SP500 } from '../support/sp500Fixture.ts';
 
-const SP500 = resolve('../shared/data/sp500_2015_2020');
 const ROOT = mkdtempSync(join(tmpdir(), 'qtask-import-'));
 after(() => rmSync(ROOT, { recursive: true, force: true }));
 
@@ -37,13 +37,12 @@ function readCsv(path: string): { header: string[]; rows: Row[] } {
 }
 
 describe('import-csv --adjust of all 482 files: round trip', () => {
-  const target = join(ROOT, 'sp500');
   let provider: LocalProvider;
   let summary: ReturnType<typeof importCsv>;
 
   before(() => {
-    summary = importCsv({ srcDir: SP500, targetDir: target, adjust: true, duplicates: 'first' });
-    provider = new LocalProvider(target);
+    ({ summary } = importedSp500());
+    provider = new LocalProvider(importedSp500().dir);
   });
 
   test('summary, calendar = union of all dates, all.txt = first..last date per file', () => {

@@ -5,30 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { LocalProvider } from '../../src/data/provider/index.ts';
 import { synthMarket, SYNTH_FIELDS } from '../../src/data/synth/index.ts';
 import { ImportError } from '../../src/data/import/index.ts';
+import { treeDigest } from '../support/treeDigest.ts';
 
 const ROOT = mkdtempSync(join(tmpdir(), 'qtask-synth-'));
 after(() => rmSync(ROOT, { recursive: true, force: true }));
-
-function treeDigest(dir: string): string {
-  const h = createHash('sha256');
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else h.update(relative(dir, p)).update('\0').update(readFileSync(p)).update('\0');
-    }
-  };
-  walk(dir);
-  return h.digest('hex');
-}
 
 function pearson(x: number[], y: number[]): number {
   const n = x.length;
