@@ -1,8 +1,11 @@
 /**
  * qlib's `PredUpdater` / `LabelUpdater` (workflow/online/update.py): extend a recorder's `pred` (or
  * `label`) artifact to the latest trading day. The model is rebuilt from the `params` artifact and
- * the dataset from the `dataset` config with its test segment moved to (lastEnd, toDate]; the
- * processors are refitted on the config's unchanged fit range, so they equal the trained ones.
+ * the dataset from the `dataset` config with its test segment moved to (lastEnd, toDate]; its
+ * processors are loaded from the `dataset_state` artifact (the statistics fitted at training time)
+ * and not refitted, as qlib's `setup_data(init_type=IT_LS)` — refitting on the longer data range
+ * would change them (e.g. a ZScoreNorm whose fit window reaches past the training data). A recorder
+ * trained before that artifact existed is refitted, and the result says so (`refitted`).
  * Only the new dates are appended (no duplicated boundary date) and the artifact is replaced by an
  * atomic temp+rename write. The calendar is read fresh from `calendars/<freq>.txt` on every update.
  */
@@ -16,6 +19,7 @@ import type { Recorder } from '../recorder/recorder.ts';
 import type { JsonObject, JsonValue } from '../task/types.ts';
 import { resolveDataset } from '../workflow/resolve.ts';
 import { OnlineError } from './errors.ts';
+import { applyFittedState, DATASET_STATE_ARTIFACT } from './fittedState.ts';
 import { asPanel, lastValidDate, replaceRange } from './panels.ts';
 
 export interface UpdaterOptions {
@@ -39,6 +43,8 @@ export interface UpdateResult {
   added: number;
   from: string | null;
   to: string | null;
+  /** True when the recorder had no fitted processor state, so the processors were fitted again. */
+  refitted?: boolean;
 }
 
 abstract class DatasetBasedUpdater {
@@ -76,11 +82,13 @@ abstract class DatasetBasedUpdater {
     }
     kwargs['segments'] = { ...((kwargs['segments'] as JsonObject | undefined) ?? {}), test: [start, toDate] };
     const dataset = resolveDataset(cfg, provider, `${this.recorder.id}/dataset`);
+    const hasState = this.recorder.listArtifacts().includes(`${DATASET_STATE_ARTIFACT}.json`);
+    if (hasState) applyFittedState(dataset, this.recorder.loadObject(DATASET_STATE_ARTIFACT), `${this.recorder.id}/${DATASET_STATE_ARTIFACT}`);
     dataset.setup();
     const fresh = this.compute(provider, dataset);
     const merged = replaceRange(old, fresh);
     this.recorder.saveObjects({ [this.artifact]: merged });
-    return { ...base, added: fresh.dates.length, from: start, to: toDate };
+    return { ...base, added: fresh.dates.length, from: start, to: toDate, ...(hasState ? {} : { refitted: true }) };
   }
 }
 

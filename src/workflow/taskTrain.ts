@@ -16,6 +16,7 @@ import { getStore, R } from '../recorder/R.ts';
 import type { Recorder } from '../recorder/recorder.ts';
 import { readRunMeta, writeRunMeta } from '../recorder/runMeta.ts';
 import type { JsonObject, JsonValue } from '../task/types.ts';
+import { DATASET_STATE_ARTIFACT, fittedStateJson } from '../online/fittedState.ts';
 import { WorkflowError } from './errors.ts';
 import { flattenParams, fillPathPlaceholders } from './placeholders.ts';
 import { resolveDataset, resolveModel, resolveRecord } from './resolve.ts';
@@ -136,7 +137,8 @@ async function executeTask(rec: Recorder, built: Built, opts: TaskTrainOptions):
     checkTrainSegment(dataset, source);
     const evalsResult: EvalsResult = {};
     await timed('fit', opts, () => model.fit(dataset, { evalsResult }));
-    rec.saveObjects({ params: model.toJSON() as unknown as JsonValue, dataset: filled['dataset'] ?? null });
+    // The fitted processor state goes with the model: the online PredUpdater reuses it (qlib IT_LS).
+    rec.saveObjects({ params: model.toJSON() as unknown as JsonValue, dataset: filled['dataset'] ?? null, [DATASET_STATE_ARTIFACT]: fittedStateJson(dataset) });
     const records = filled['record'] === undefined || filled['record'] === null ? [] : Array.isArray(filled['record']) ? filled['record'] : [filled['record']];
     const ctx = { recorder: rec, model, dataset, source };
     for (let i = 0; i < records.length; i++) {
