@@ -8,6 +8,7 @@ import type { TaskFilter, TaskStore } from '../store/types.ts';
 import type { TaskStatus } from '../task/types.ts';
 import { defaultWorkerId, runTask, validateRunOptions } from './runTask.ts';
 import { loadTaskFunction, parseTaskFnSpec, resolveTaskFnModule } from './taskFunction.ts';
+import { openStoreWithRetry } from './workerConnect.ts';
 import { emptyStats, type RunEvent, type RunLogger, type RunStats, type TaskFn, type TaskFnSpec } from './types.ts';
 
 export interface WorkerOptions {
@@ -15,6 +16,12 @@ export interface WorkerOptions {
   storeUrl?: string;
   /** An open store to use instead of `storeUrl` (left open). */
   store?: TaskStore;
+  /**
+   * With `storeUrl`: how long a worker that starts while the store is unreachable keeps retrying
+   * (backoff, one log line per attempt) before failing with `STORE_UNREACHABLE`. 0 = one attempt;
+   * `Infinity` = until stopped. Default 120 000 ms, the window a running worker gets to reconnect.
+   */
+  connectTimeoutMs?: number;
   pool: string;
   /** `module#export`, `{module, export}`, or a function (not with `fork`). */
   taskFn: string | TaskFnSpec | TaskFn;
@@ -122,7 +129,6 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
   } else if (typeof taskFn !== 'function') {
     taskFn = await loadTaskFunction(typeof taskFn === 'string' ? parseTaskFnSpec(taskFn) : taskFn);
   }
-  const store = opts.store ?? (await openStoreByUrl(opts.storeUrl));
   const stats = emptyStats();
   const ranIds = new Set<string>();
   const onSignal = (sig: 'SIGINT' | 'SIGTERM') => {
@@ -145,7 +151,18 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
   if (opts.signal?.aborted) stop.abort();
   else opts.signal?.addEventListener('abort', onExternalStop, { once: true });
 
+  // Signals are handled from here on, so a worker waiting for its store can be stopped.
+  let store: TaskStore | null = null;
   try {
+    store =
+      opts.store ??
+      (await openStoreWithRetry(opts.storeUrl, openStoreByUrl, {
+        ...(opts.connectTimeoutMs !== undefined ? { timeoutMs: opts.connectTimeoutMs } : {}),
+        signal: stop.signal,
+        log: logger.warn,
+        who: `worker ${worker}`,
+      }));
+    if (store === null) return finish();
     const runOptions = {
       ...settings,
       store,
@@ -190,12 +207,16 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
     opts.signal?.removeEventListener('abort', onExternalStop);
-    if (!opts.store) await store.close();
+    if (!opts.store) await store?.close();
   }
-  const elapsedMs = Date.now() - started;
-  const summary = formatSummary(worker, stats, elapsedMs);
-  logger.info(summary);
-  return { worker, stats, elapsedMs, exitCode, summary };
+  return finish();
+
+  function finish(): WorkerResult {
+    const elapsedMs = Date.now() - started;
+    const summary = formatSummary(worker, stats, elapsedMs);
+    logger.info(summary);
+    return { worker, stats, elapsedMs, exitCode, summary };
+  }
 }
 
 async function openStoreByUrl(url: string | undefined): Promise<TaskStore> {

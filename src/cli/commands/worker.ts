@@ -16,7 +16,13 @@ interface WorkerFlags {
   idleExit?: string;
   query?: string;
   workerId?: string;
+  connectTimeout?: string;
   json?: boolean;
+}
+
+/** `--connect-timeout`: seconds, or `inf` to wait until stopped. */
+function parseConnectTimeout(text: string): number {
+  return /^\s*(inf|infinity)\s*$/i.test(text) ? Number.POSITIVE_INFINITY : parseSeconds(text, '--connect-timeout');
 }
 
 /**
@@ -41,11 +47,16 @@ export function register(program: Command): void {
     .option('--idle-exit <seconds>', 'stop waiting for other workers after this long without work (default: wait until they finish)')
     .option('--query <json>', 'only claim tasks matching this filter')
     .option('--worker-id <id>', 'worker id recorded on tasks (default host:pid:random)')
+    .option(
+      '--connect-timeout <seconds>',
+      'if the store is unreachable at start, keep retrying (backoff, one log line per attempt) this long before exit 2; 0: try once, inf: until stopped (default: 120, the window a running worker gets to reconnect)',
+    )
     .option('--json', 'print one JSON line per finished task and a final summary line on stdout')
     .action(async (flags: WorkerFlags, cmd: Command) => {
       const { store: storeUrl, pool } = globalOptions(cmd);
       const json = flags.json ?? false;
       const leaseMs = parseSeconds(flags.lease, '--lease');
+      const connectTimeoutMs = flags.connectTimeout !== undefined ? parseConnectTimeout(flags.connectTimeout) : undefined;
       const result = await runWorker({
         storeUrl,
         pool,
@@ -62,6 +73,7 @@ export function register(program: Command): void {
         pollMs: Math.max(20, parseSeconds(flags.poll, '--poll')),
         ...(flags.idleExit !== undefined ? { idleExitMs: parseSeconds(flags.idleExit, '--idle-exit') } : {}),
         ...(flags.workerId !== undefined ? { worker: flags.workerId } : {}),
+        ...(connectTimeoutMs !== undefined ? { connectTimeoutMs } : {}),
         onEvent: json
           ? (e) => {
               if (e.type === 'finished' || e.type === 'claimed') process.stdout.write(`${JSON.stringify(e)}\n`);
