@@ -13,7 +13,7 @@ import type { ErrorDetails } from '../errors.ts';
  * - `NO_ARTIFACTS`: no selected recorder has any requested artifact.
  * - `VALIDATION`: an artifact key not in `artifactsPath`.
  * - `GROUP_FUNC`: `Group` without a `groupFunc` / `ens`.
- * - `COLLECT_OUTPUT`: an output file the CLI cannot write (e.g. `.parquet`).
+ * - `COLLECT_OUTPUT`: an output path whose extension names no supported format (.csv, .parquet), or a result that is not Panels.
  */
 export class CollectError extends QtaskError {
   constructor(code: string, message: string, details: ErrorDetails = {}) {

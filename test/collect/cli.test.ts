@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pl from 'nodejs-polars';
 import { runCli } from '../cli/helpers.ts';
 import { addRun, panel, tempStore } from './helpers.ts';
 
@@ -53,6 +54,36 @@ test('qtask collect: rolling per model to stdout, filter on params, average acro
   });
 });
 
+test('qtask collect --output x.parquet: read back by an independent reader (polars), same rows as the CSV', async () => {
+  const store = setup();
+  const dir = join(store.root, '..');
+  for (const args of [[], ['--ensemble', 'average'], ['--ensemble', 'none']]) {
+    const csvPath = join(dir, 'out.csv');
+    const pqPath = join(dir, 'out.parquet');
+    const c = await runCli(['collect', '--experiment', 'exp', '--mlruns', store.root, ...args, '--output', csvPath]);
+    const p = await runCli(['collect', '--experiment', 'exp', '--mlruns', store.root, ...args, '--output', pqPath]);
+    assert.equal(c.code, 0, c.stderr);
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stderr, /row\(s\) in/);
+    const csvRows = readFileSync(csvPath, 'utf8').trim().split('\n');
+    const header = csvRows[0]!.split(',');
+    const df = pl.readParquet(pqPath);
+    assert.deepEqual(df.columns, header, `${args.join(' ')}: same columns`);
+    assert.equal(df.height, csvRows.length - 1);
+    assert.match(String(df.getColumn('datetime').dtype), /Datetime\(ms/, 'a timestamp pandas reads as datetime64');
+    const rows = df.toRecords();
+    csvRows.slice(1).forEach((line, i) => {
+      const want = line.match(/("(?:[^"]|"")*"|[^,]+)/g)!.map((f) => (f.startsWith('"') ? f.slice(1, -1).replace(/""/g, '"') : f));
+      const got = rows[i]!;
+      const offset = header[0] === 'key' ? 1 : 0;
+      if (offset) assert.equal(got['key'], want[0]);
+      assert.equal((got['datetime'] as unknown as Date).toISOString().slice(0, 10), want[offset]);
+      assert.equal(got['instrument'], want[offset + 1]);
+      assert.ok(Math.abs((got['score'] as number) - Number(want[offset + 2])) < 1e-12, `${args.join(' ')} row ${i}: ${got['score']} vs ${want[offset + 2]}`);
+    });
+  }
+});
+
 test('qtask collect: bad input gives one typed line and writes nothing', async () => {
   const store = setup();
   const missing = await runCli(['collect', '--experiment', 'nope', '--mlruns', store.root]);
@@ -62,15 +93,15 @@ test('qtask collect: bad input gives one typed line and writes nothing', async (
   store.createExperiment('bare');
   const bare = await runCli(['collect', '--experiment', 'bare', '--mlruns', store.root]);
   assert.match(bare.stderr, /NO_RECORDERS.*has no runs/);
-  const pq = join(store.root, '..', 'x.parquet');
-  const parquet = await runCli(['collect', '--experiment', 'exp', '--mlruns', store.root, '--output', pq]);
-  assert.match(parquet.stderr, /COLLECT_OUTPUT: --output/);
-  assert.ok(!existsSync(pq));
+  const xlsx = join(store.root, '..', 'x.xlsx');
+  const badExt = await runCli(['collect', '--experiment', 'exp', '--mlruns', store.root, '--output', xlsx]);
+  assert.match(badExt.stderr, /COLLECT_OUTPUT: --output.*\.parquet/);
+  assert.ok(!existsSync(xlsx));
   const badFilter = await runCli(['collect', '--experiment', 'exp', '--mlruns', store.root, '--filter', '{"params.x": {"$bogus": 1}}']);
   assert.match(badFilter.stderr, /QUERY_OPERATOR|QUERY_SHAPE/);
   const notJson = await runCli(['collect', '--experiment', 'exp', '--mlruns', store.root, '--filter', '{x']);
   assert.match(notJson.stderr, /VALIDATION: --filter/);
-  for (const r of [missing, bare, parquet, badFilter, notJson]) {
+  for (const r of [missing, bare, badExt, badFilter, notJson]) {
     assert.notEqual(r.code, 0);
     assert.equal(r.stdout, '');
   }

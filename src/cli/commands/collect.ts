@@ -1,15 +1,15 @@
-import { writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../recorder/fsAtomic.ts';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { AverageEnsemble, RollingEnsemble } from '../../collect/ensemble.ts';
 import { CollectError } from '../../collect/errors.ts';
 import { recorderFilterFromQuery } from '../../collect/filter.ts';
 import { RollingGroup } from '../../collect/group.ts';
-import { KeyedDict, isKeyedDict, keyId } from '../../collect/keyed.ts';
+import { KeyedDict } from '../../collect/keyed.ts';
+import { collectedRows, collectedToCsv, collectedToParquet, outputFormatOf } from '../../collect/output.ts';
 import { RecorderCollector, defaultRecKey } from '../../collect/collector.ts';
 import type { Processor } from '../../collect/collector.ts';
-import type { Panel } from '../../data/types.ts';
-import { isPanel, panelToCsv } from '../../recorder/artifacts.ts';
+import { isPanel } from '../../recorder/artifacts.ts';
 import { getStore } from '../../recorder/R.ts';
 import { note } from '../output.ts';
 
@@ -48,43 +48,24 @@ function processList(group: CollectOpts['group'], ensemble: CollectOpts['ensembl
   return [(d) => e.ensemble(d as KeyedDict<unknown>)];
 }
 
-/** CSV of a Panel, or of a dict of Panels with a leading `key` column (the key as JSON). */
-function toCsv(result: unknown): string {
-  if (isPanel(result)) return panelToCsv(result);
-  if (!isKeyedDict(result)) throw new CollectError('COLLECT_OUTPUT', 'the collected result is neither a Panel nor a dict of Panels', { hint: 'use --ensemble to reduce it' });
-  const parts: string[] = [];
-  let header: string | undefined;
-  // Sorted by key: listing order is run start time, which says nothing about the data.
-  const entries = result.entries().sort((a, b) => (keyId(a[0]) < keyId(b[0]) ? -1 : keyId(a[0]) > keyId(b[0]) ? 1 : 0));
-  for (const [k, v] of entries) {
-    if (!isPanel(v)) throw new CollectError('COLLECT_OUTPUT', `result ${keyId(k)} is not a Panel`, { hint: 'use --ensemble to reduce it' });
-    const lines = panelToCsv(v as Panel).split('\n');
-    const h = `key,${lines[0]}`;
-    if (header !== undefined && header !== h) throw new CollectError('COLLECT_OUTPUT', `results have different columns (${header} vs ${h})`, { hint: 'collect one model at a time with --filter' });
-    header = h;
-    const field = `"${keyId(k).replace(/"/g, '""')}"`;
-    for (const line of lines.slice(1)) if (line !== '') parts.push(`${field},${line}`);
-  }
-  return `${header ?? 'key,datetime,instrument'}\n${parts.map((l) => `${l}\n`).join('')}`;
-}
-
-/** `qtask collect`: qlib's RecorderCollector (+ RollingGroup / ensembles) over an mlruns store, as CSV. */
+/** `qtask collect`: qlib's RecorderCollector (+ RollingGroup / ensembles) over an mlruns store, as CSV or Parquet. */
 export function register(program: Command): void {
   program
     .command('collect')
-    .description('collect an artifact (pred) of the FINISHED runs of an experiment, group and ensemble it, print CSV')
+    .description('collect an artifact (pred) of the FINISHED runs of an experiment, group and ensemble it, write CSV or Parquet')
     .requiredOption('--experiment <name>', 'experiment name (never created)')
     .option('--mlruns <dir>', 'mlruns directory or file: URI (default: $QTASK_MLRUNS, else ./mlruns)')
     .option('--artifact <name>', 'artifact to collect, loaded as <name>.csv/.json', 'pred')
     .addOption(new Option('--group <kind>', 'rolling: group by the key minus its test segment').choices(['rolling', 'none']).default('rolling'))
     .addOption(new Option('--ensemble <kind>', 'rolling: per-date latest window; average: z-score per date then mean (after --group rolling: across models)').choices(['rolling', 'average', 'none']).default('rolling'))
     .option('--filter <json>', 'Mongo-style query on {id, name, status, tags, params}, e.g. {"params.model.class": "LinearModel"}')
-    .option('--output <file>', 'output .csv file, or - for stdout', '-')
+    .option('--output <file>', 'output file, .csv or .parquet, or - for CSV on stdout', '-')
     .action((opts: CollectOpts) => {
-      if (opts.output !== '-' && !opts.output.toLowerCase().endsWith('.csv')) {
-        throw new CollectError('COLLECT_OUTPUT', `cannot write ${opts.output}: only CSV is supported`, {
+      const format = outputFormatOf(opts.output);
+      if (format === undefined) {
+        throw new CollectError('COLLECT_OUTPUT', `cannot write ${opts.output}: the output format is chosen by the extension`, {
           path: '--output',
-          hint: 'use a .csv file or - (Parquet is not written: no pinned runtime dependency writes it)',
+          hint: 'use a .csv or .parquet file, or - for CSV on stdout',
         });
       }
       const filter = parseFilter(opts.filter);
@@ -101,10 +82,11 @@ export function register(program: Command): void {
       const out = collector.run();
       const stats = collector.lastStats!;
       const result = out.get(opts.artifact);
-      const csv = toCsv(result instanceof KeyedDict || isPanel(result) ? result : new KeyedDict());
-      if (opts.output === '-') process.stdout.write(csv);
-      else writeFileSync(opts.output, csv);
-      const rows = csv.split('\n').length - 2;
+      const collected = result instanceof KeyedDict || isPanel(result) ? result : new KeyedDict();
+      const data = format === 'parquet' ? collectedToParquet(collected) : collectedToCsv(collected);
+      if (opts.output === '-') process.stdout.write(data);
+      else writeFileAtomic(opts.output, data);
+      const rows = collectedRows(collected);
       note(`collected ${stats.selected} recorder(s) of ${JSON.stringify(opts.experiment)}${stats.missing.length ? `, ${stats.missing.length} without ${opts.artifact} skipped` : ''}${stats.problems.length ? `, ${stats.problems.length} unreadable run dir(s) ignored` : ''}; ${rows} row(s) in ${Math.round(performance.now() - t0)} ms${opts.output === '-' ? '' : ` → ${opts.output}`}`);
     });
 }
