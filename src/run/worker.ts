@@ -131,8 +131,13 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
   }
   const stats = emptyStats();
   const ranIds = new Set<string>();
+  let store: TaskStore | null = null;
   const onSignal = (sig: 'SIGINT' | 'SIGTERM') => {
-    if (!stop.signal.aborted) {
+    if (!stop.signal.aborted && store === null) {
+      exitCode = SIGNAL_EXIT[sig];
+      logger.info(`worker ${worker}: ${sig} while connecting to the store: stopping`);
+      stop.abort();
+    } else if (!stop.signal.aborted) {
       exitCode = SIGNAL_EXIT[sig];
       logger.info(`worker ${worker}: ${sig}: no new tasks; the running one has ${Math.round((opts.graceMs ?? 30_000) / 1000)}s to finish (send again to return it now)`);
       stop.abort();
@@ -152,7 +157,6 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
   else opts.signal?.addEventListener('abort', onExternalStop, { once: true });
 
   // Signals are handled from here on, so a worker waiting for its store can be stopped.
-  let store: TaskStore | null = null;
   try {
     store =
       opts.store ??

@@ -141,8 +141,8 @@ export async function runCrashScenario(s: CrashScenario): Promise<CrashSummary> 
       s.log?.(`kill ${w.id} at ${Date.now() - t0} ms, done ${counts.done ?? 0}`);
       spawnSlot(w.slot);
     } else if (!killPhase && !disrupted && busy.length === workers.length) {
-      // Every worker is past start-up: a worker *starting* during an outage fails fast with
-      // STORE_UNREACHABLE (exit 2) by design, and its supervisor restarts it.
+      // Every worker is past start-up, so the disruption meets running workers (the reconnect
+      // path); a worker starting during an outage is tested in test/store/mongodb-reconnect.test.ts.
       disrupted = true;
       await s.disrupt!({ workers: workers.filter((w) => alive.has(w)) });
     }

@@ -5,7 +5,8 @@
  *   store is back), and drains the pool: every task done, none lost;
  * - a worker that STARTS while the store is down retries with backoff, one line per attempt, the
  *   password never printed, and runs the pool once the store is up;
- * - `--connect-timeout` bounds that wait (exit 2, STORE_UNREACHABLE, nothing written); 0 = one attempt.
+ * - `--connect-timeout` bounds that wait (exit 2, STORE_UNREACHABLE, nothing written); 0 = one attempt;
+ *   `inf` waits until a signal ends it (exit 143).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -88,7 +89,7 @@ describe('worker connection problems on MongoDB', () => {
     assertNoPassword(w);
     const done = w.events().filter((e) => e.type === 'finished' && e.outcome === 'done').length;
     assert.equal(done, 40, 'this worker committed every task exactly once');
-    console.log(`# ${down[0]}\n# ${back[0]}`);
+    console.log(`${down[0]}\n${back[0]}`);
   });
 
   it('a worker that starts while the store is down retries with backoff, one redacted line per attempt, then runs the pool', { timeout: 180_000 }, async () => {
@@ -114,10 +115,10 @@ describe('worker connection problems on MongoDB', () => {
     assert.match(w.stderr(), /store reachable after \d+ attempts/);
     assert.deepEqual(await store.stat(pool), { done: 10 });
     assertNoPassword(w);
-    for (const l of [...retries, ...linesMatching(w.stderr(), /store reachable after/)]) console.log(`# ${l}`);
+    for (const l of [...retries, ...linesMatching(w.stderr(), /store reachable after/)]) console.log(l);
   });
 
-  it('--connect-timeout bounds the wait: exit 2 with STORE_UNREACHABLE and nothing written; 0 tries once', { timeout: 120_000 }, async () => {
+  it('--connect-timeout bounds the wait: exit 2 with STORE_UNREACHABLE and nothing written; 0 tries once; inf waits until SIGTERM', { timeout: 120_000 }, async () => {
     const pool = 'bounded';
     await store.createTasks(pool, [{ n: 0, ms: 1 }]);
     await proxy.down();
@@ -134,7 +135,7 @@ describe('worker connection problems on MongoDB', () => {
     // One 4 s server selection per attempt, a 6 s budget: well under the 120 s default.
     assert.ok(seconds < 45, `gave up after ${seconds.toFixed(1)} s`);
     assertNoPassword(w);
-    console.log(`# ${last} (${seconds.toFixed(1)} s)`);
+    console.log(`${last} (${seconds.toFixed(1)} s)`);
 
     const once = worker(pool, 'once', ['--connect-timeout', '0']);
     const r0 = await exitWithin(once, 60_000);
@@ -142,6 +143,14 @@ describe('worker connection problems on MongoDB', () => {
     assert.equal(linesMatching(once.stderr(), /retrying in/).length, 0, once.stderr());
     assert.match(once.stderr(), /STORE_UNREACHABLE/);
     assertNoPassword(once);
+
+    const patient = worker(pool, 'patient', ['--connect-timeout', 'inf']);
+    await waitUntil(() => /retrying in/.test(patient.stderr()) || patient.child.exitCode !== null, 60_000, `a retry line (stderr: ${patient.stderr()})`);
+    assert.match(patient.stderr(), /no time limit; --connect-timeout/);
+    patient.child.kill('SIGTERM');
+    const rp = await exitWithin(patient, 30_000);
+    assert.equal(rp?.code, 143, `SIGTERM ends the wait: ${patient.stderr()}`);
+    assert.match(patient.stderr(), /SIGTERM while connecting to the store: stopping/);
 
     const bad = worker(pool, 'bad', ['--connect-timeout', 'soon']);
     const rb = await exitWithin(bad, 60_000);
