@@ -4,6 +4,8 @@ export type { OnlineSet, OnlineToolOptions, RecorderLike } from './onlineTool.ts
 export { PredUpdater, LabelUpdater } from './update.ts';
 export type { UpdaterOptions, UpdateResult } from './update.ts';
 export { LocalTrainer, trainedByHash } from './trainer.ts';
+export { PoolTrainer } from './poolTrainer.ts';
+export type { PoolTrainerOptions } from './poolTrainer.ts';
 export type { OnlineTrainer, LocalTrainerOptions, RecorderRef } from './trainer.ts';
 export { RollingStrategy } from './strategy.ts';
 export type { RollingStrategyOptions, StrategyCollectorOptions } from './strategy.ts';

@@ -89,3 +89,6 @@ export function manager(s: Setup, opts: { beginTime?: string; step?: number; nam
 export function tmpRoot(): string {
   return mkdtempSync(join(tmpdir(), 'qtask-online-'));
 }
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const QTASK = join(REPO, 'bin/qtask.js');
