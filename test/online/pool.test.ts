@@ -140,3 +140,65 @@ test('DelayTrainerRM: begin in the routine, fit at the end (postponed to the end
   assert.ok(r.signalRows > 0);
   await store.close();
 });
+
+function runChild(s: Setup & { step: number }, day: string, pool: { pool: string; leaseMs: number }, killWhen?: () => boolean): Promise<{ code: number | null; signal: string | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'routineChild.ts'), JSON.stringify(s), day, JSON.stringify(pool)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    let timer: NodeJS.Timeout | undefined;
+    if (killWhen) {
+      const deadline = Date.now() + 180_000;
+      timer = setInterval(() => {
+        if (killWhen() || Date.now() > deadline) {
+          clearInterval(timer);
+          child.kill('SIGKILL');
+        }
+      }, 20);
+    }
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (timer) clearInterval(timer);
+      resolve({ code, signal, out });
+    });
+  });
+}
+
+test('TrainerRM: a routine SIGKILLed while it trains a pool task; the re-run takes the task over when its lease expires and ends like an uninterrupted run', { timeout: 600_000 }, async () => {
+  const s = { ...newSetup(root, providerUri, 'poolkill'), step: 20 };
+  const db = join(s.stateDir, '..', 'pool.db');
+  const pool = { pool: db, leaseMs: 3000 };
+  const trainer = new PoolTrainer({ store: `sqlite:${db}`, providerUri, mlruns: s.mlruns, leaseMs: pool.leaseMs });
+  const m = new OnlineManager({ strategies: strategies(s, 20), trainer, providerUri, stateDir: s.stateDir, beginTime: '2019-01-02' });
+  const switchDay = days2019[40]!;
+  await m.simulate({ end: days2019[39]! });
+  await trainer.close();
+  const infos = () => getStore({ uri: s.mlruns }).listRecorders({ experimentName: 'lin' }).infos;
+  const killed = await runChild(s, switchDay, pool, () => infos().some((i) => i.status === 'RUNNING'));
+  assert.equal(killed.signal, 'SIGKILL', `the routine finished before it was killed: ${killed.out}`);
+  const store = new SqliteTaskStore(db);
+  const tm = new TaskManager(store, 'lin', { log: () => {} });
+  const held = (await tm.query({})).filter((d) => d.status === 'running');
+  assert.equal(held.length, 1, 'the dead routine still holds its task');
+  const t0 = Date.now();
+  const again = await runChild(s, switchDay, pool);
+  assert.equal(again.code, 0, again.out);
+  const r = JSON.parse(again.out.trim().split('\n').at(-1)!) as { ran: boolean; trained: Record<string, string[]>; failedOrphans: string[] };
+  assert.equal(r.ran, true);
+  assert.equal(r.failedOrphans.length, 1, 'the dead run was ended FAILED');
+  assert.ok(Date.now() - t0 < 150_000);
+  const docs = await tm.query({});
+  assert.equal(docs.length, 3);
+  assert.ok(docs.every((d) => d.status === 'done'), JSON.stringify(docs.map((d) => d.status)));
+  const retaken = docs.find((d) => d._id === held[0]!._id)!;
+  assert.equal(retaken.attempts, 2, 'claimed again after the lease expired');
+  assert.equal((retaken.res as { recorderId: string }).recorderId, r.trained['lin']![0]);
+  const all = infos();
+  assert.equal(all.filter((i) => i.status === 'FINISHED').length, 3, 'one finished run per task');
+  assert.equal(all.filter((i) => i.status === 'RUNNING').length, 0);
+  // the signals equal the uninterrupted in-process run's, day for day
+  const base = (await baseline).signals.split('\n').filter((l, i) => i === 0 || l.slice(0, 10) <= switchDay).join('\n');
+  assert.equal(readFileSync(join(s.stateDir, 'signals.csv'), 'utf8').trimEnd(), base.trimEnd());
+  await store.close();
+});
