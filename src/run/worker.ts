@@ -8,7 +8,7 @@ import type { TaskFilter, TaskStore } from '../store/types.ts';
 import type { TaskStatus } from '../task/types.ts';
 import { defaultWorkerId, runTask, validateRunOptions } from './runTask.ts';
 import { loadTaskFunction, parseTaskFnSpec, resolveTaskFnModule } from './taskFunction.ts';
-import { openStoreWithRetry } from './workerConnect.ts';
+import { openStoreWithRetry, sleep } from './workerConnect.ts';
 import { emptyStats, type RunEvent, type RunLogger, type RunStats, type TaskFn, type TaskFnSpec } from './types.ts';
 
 export interface WorkerOptions {
@@ -84,20 +84,6 @@ export function formatSummary(worker: string, stats: RunStats, elapsedMs: number
 function withoutStatus(query: TaskFilter): TaskFilter {
   const { status: _status, ...rest } = query;
   return rest;
-}
-
-/** Resolves after `ms`, or as soon as `signal` fires. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {

@@ -45,7 +45,8 @@ function isUnreachable(e: unknown): e is StoreError {
   return isQtaskError(e) && e.code === 'STORE_UNREACHABLE';
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Resolves after `ms`, or as soon as `signal` fires. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
     const done = () => {

@@ -12,20 +12,9 @@ import { join } from 'node:path';
 import type { TaskStore } from '../../src/store/types.ts';
 import type { TaskDocument } from '../../src/task/types.ts';
 import { exitWithin, startQtask, type CliProcess as WorkerProcess } from '../support/processes.ts';
+import { rng } from '../support/rng.ts';
 
 const TASK_FN = 'test/run/fixtures/journalTask.ts#journalTask';
-
-/** mulberry32: small, fast, good enough to pick kill moments reproducibly. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `qtask worker` arguments running the journal task (whose journal path comes from `$QTASK_JOURNAL`). */
 export function journalWorkerArgs(url: string, pool: string, workerId: string, leaseSeconds: number): string[] {

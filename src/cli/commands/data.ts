@@ -64,6 +64,16 @@ export function progressBar(enabled: boolean): { onProgress?: ProgressListener; 
   };
 }
 
+/** Runs `work` with a progress bar (when `enabled`) that is gone before anything else is printed. */
+function withProgress<T>(enabled: boolean, work: (onProgress: ProgressListener | undefined) => T): T {
+  const progress = progressBar(enabled);
+  try {
+    return work(progress.onProgress);
+  } finally {
+    progress.stop();
+  }
+}
+
 function duplicatesMode(value: string): 'error' | 'first' {
   if (value === 'error' || value === 'first') return value;
   throw optionError('IMPORT_BAD_OPTION', `--duplicates must be 'error' or 'first', got ${JSON.stringify(value)}`, "use --duplicates first to keep each date's first row");
@@ -119,26 +129,16 @@ export function register(program: Command): void {
     .option('--json', 'print the summary as JSON')
     .action((src: string, target: string, opts: CsvFlags & { overwrite?: boolean; json?: boolean }) => {
       const started = performance.now();
-      const progress = progressBar(opts.progress);
-      try {
-        const summary = importCsv({
-          srcDir: src,
-          targetDir: target,
-          ...csvOptions(opts),
-          overwrite: opts.overwrite ?? false,
-          onProgress: progress.onProgress,
-        });
-        progress.stop();
-        const seconds = (performance.now() - started) / 1000;
-        if (opts.json) return printJson({ ...summary, seconds });
-        note(
-          `imported ${summary.instruments} instruments, ${summary.rows} rows, ${summary.days} days ` +
-            `(${summary.firstDay}..${summary.lastDay}), fields ${summary.fields.join(',')} into ${summary.targetDir} in ${seconds.toFixed(2)} s`,
-        );
-        if (summary.droppedDuplicates.length) note(`dropped ${summary.droppedDuplicates.length} repeated-date rows: ${summary.droppedDuplicates.join(', ')}`);
-      } finally {
-        progress.stop();
-      }
+      const summary = withProgress(opts.progress, (onProgress) =>
+        importCsv({ srcDir: src, targetDir: target, ...csvOptions(opts), overwrite: opts.overwrite ?? false, onProgress }),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      if (opts.json) return printJson({ ...summary, seconds });
+      note(
+        `imported ${summary.instruments} instruments, ${summary.rows} rows, ${summary.days} days ` +
+          `(${summary.firstDay}..${summary.lastDay}), fields ${summary.fields.join(',')} into ${summary.targetDir} in ${seconds.toFixed(2)} s`,
+      );
+      if (summary.droppedDuplicates.length) note(`dropped ${summary.droppedDuplicates.length} repeated-date rows: ${summary.droppedDuplicates.join(', ')}`);
     });
 
   addCsvOptions(
@@ -150,24 +150,13 @@ export function register(program: Command): void {
   )
     .option('--json', 'print the summary as JSON')
     .action((src: string, target: string, opts: CsvFlags & { json?: boolean }) => {
-      const progress = progressBar(opts.progress);
-      try {
-        const summary = updateFromCsv({
-          srcDir: src,
-          targetDir: target,
-          ...csvOptions(opts),
-          onProgress: progress.onProgress,
-        });
-        progress.stop();
-        if (opts.json) return printJson(summary);
-        note(
-          `updated ${summary.updatedInstruments} instruments (${summary.newInstruments} new), +${summary.newDays} days ` +
-            `(now ${summary.days}, last ${summary.lastDay}), ${summary.filledCells} cells filled` +
-            (summary.reindexed ? '; calendar days were inserted before the old last day, every file was re-indexed' : ''),
-        );
-      } finally {
-        progress.stop();
-      }
+      const summary = withProgress(opts.progress, (onProgress) => updateFromCsv({ srcDir: src, targetDir: target, ...csvOptions(opts), onProgress }));
+      if (opts.json) return printJson(summary);
+      note(
+        `updated ${summary.updatedInstruments} instruments (${summary.newInstruments} new), +${summary.newDays} days ` +
+          `(now ${summary.days}, last ${summary.lastDay}), ${summary.filledCells} cells filled` +
+          (summary.reindexed ? '; calendar days were inserted before the old last day, every file was re-indexed' : ''),
+      );
     });
 
   data
