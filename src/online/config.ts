@@ -118,7 +118,7 @@ export function loadOnlineConfig(file: string): OnlineConfig {
     ...(beginTime === undefined ? {} : { beginTime }),
     trainer,
     ...(typeof taskPool === 'string' ? { taskPool } : {}),
-    taskStore: typeof taskStore === 'string' ? storeUrl(taskStore, rel) : `sqlite:${join(stateDir, 'task_pool.db')}`,
+    taskStore: typeof taskStore === 'string' ? storeUrl(taskStore, rel) : defaultTaskStore(stateDir),
     skipRunTask,
     strategies,
   };
@@ -138,6 +138,10 @@ export function buildStrategies(cfg: OnlineConfig): RollingStrategy[] {
   );
 }
 
+function defaultTaskStore(stateDir: string): string {
+  return `sqlite:${join(stateDir, 'task_pool.db')}`;
+}
+
 /** A relative `sqlite:` path is relative to the config file, like the other paths. */
 function storeUrl(url: string, rel: (p: string) => string): string {
   const m = /^sqlite:(?!\/\/)(.+)$/.exec(url);
@@ -147,7 +151,15 @@ function storeUrl(url: string, rel: (p: string) => string): string {
 export function buildTrainer(cfg: OnlineConfig): OnlineTrainer {
   const delay = cfg.trainer.startsWith('Delay');
   if (cfg.trainer.endsWith('RM')) {
-    return new PoolTrainer({ store: cfg.taskStore, providerUri: cfg.providerUri, mlruns: cfg.mlruns, delay, skipRunTask: cfg.skipRunTask, ...(cfg.taskPool === undefined ? {} : { taskPool: cfg.taskPool }) });
+    return new PoolTrainer({
+      store: cfg.taskStore,
+      providerUri: cfg.providerUri,
+      mlruns: cfg.mlruns,
+      delay,
+      skipRunTask: cfg.skipRunTask,
+      createStoreDir: cfg.taskStore === defaultTaskStore(cfg.stateDir),
+      ...(cfg.taskPool === undefined ? {} : { taskPool: cfg.taskPool }),
+    });
   }
   return new LocalTrainer({ providerUri: cfg.providerUri, mlruns: cfg.mlruns, delay });
 }

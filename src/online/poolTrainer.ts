@@ -11,6 +11,8 @@
  * - results are RecorderRefs, as for the in-process trainer. The pool's dedupe by task hash makes a
  *   repeated routine reuse a task that is already done instead of training it again.
  */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runTask } from '../run/runTask.ts';
 import { getStore } from '../recorder/R.ts';
@@ -45,6 +47,8 @@ export interface PoolTrainerOptions {
   waitTimeoutMs?: number;
   /** How often to look at the pool while others hold tasks, ms. Default 200. */
   pollMs?: number;
+  /** Create the directory of a `sqlite:` store URL when it is missing. Default false. */
+  createStoreDir?: boolean;
 }
 
 type Phase = { before: TaskStatus; after: TaskStatus; fn: 'train' | 'begin' | 'end' };
@@ -139,6 +143,10 @@ export class PoolTrainer implements OnlineTrainer {
   /** The task store (opened from its URL on first use). */
   store(): Promise<TaskStore> {
     const s = this.options.store;
+    if (typeof s === 'string' && this.options.createStoreDir) {
+      const m = /^sqlite:(?!\/\/)(.+)$/.exec(s);
+      if (m) mkdirSync(dirname(m[1]!), { recursive: true });
+    }
     this.storePromise ??= typeof s === 'string' ? openStore(s) : Promise.resolve(s);
     return this.storePromise;
   }

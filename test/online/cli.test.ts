@@ -1,9 +1,11 @@
 /** `qtask online` end to end through the real CLI: init, routine across a switch, idempotent re-run, signals, status, bad config. */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
+import { SqliteTaskStore } from '../../src/store/sqlite.ts';
+import { TaskManager } from '../../src/store/taskManager.ts';
 import { runCli } from '../cli/helpers.ts';
 import { smallProvider, template, tmpRoot } from './helpers.ts';
 
@@ -56,11 +58,35 @@ test('bad config: unknown trainer, task_pool, routine past the calendar', async 
   assert.match(bad.stderr, /ONLINE_CONFIG/);
   assert.match(bad.stderr, /trainer/);
   const pool = await runCli(['online', 'init', '--config', writeConfig('pool.yaml', { task_pool: 'p' })]);
-  assert.match(pool.stderr, /ONLINE_CONFIG.*task_pool/s);
+  assert.match(pool.stderr, /ONLINE_CONFIG.*task_pool is only for the task-pool trainers/s, 'task_pool with TrainerR');
+  const shared = writeConfig('shared.yaml', { trainer: 'TrainerRM', task_pool: 'p' });
+  const doc = parse(readFileSync(shared, 'utf8')) as { strategies: Record<string, unknown>[] };
+  doc.strategies.push({ ...doc.strategies[0], name: 'lin2' });
+  writeFileSync(shared, stringify(doc));
+  const two = await runCli(['online', 'init', '--config', shared]);
+  assert.match(two.stderr, /ONLINE_CONFIG.*one task_pool for 2 strategies/s);
+  const skip = await runCli(['online', 'init', '--config', writeConfig('skip.yaml', { trainer: 'TrainerRM', skip_run_task: 'yes' })]);
+  assert.match(skip.stderr, /ONLINE_CONFIG.*skip_run_task/s);
+  for (const name of ['pool.yaml', 'shared.yaml', 'skip.yaml']) assert.equal(existsSync(join(root, `state-${name}`)), false, `${name}: nothing written`);
   const cfg = writeConfig('late.yaml');
   assert.equal((await runCli(['online', 'init', '--config', cfg])).code, 0);
   const late = await runCli(['online', 'routine', '--config', cfg, '--date', '2024-01-02']);
   assert.notEqual(late.code, 0);
   assert.match(late.stderr, /ONLINE_CALENDAR/);
   assert.match(late.stderr, /calendar ends on 2020-/);
+});
+
+test('trainer: TrainerRM from the YAML: models are trained through the task pool (default sqlite:<state_dir>/task_pool.db)', async () => {
+  const cfg = writeConfig('rm.yaml', { trainer: 'TrainerRM' });
+  const init = await runCli(['online', 'init', '--config', cfg]);
+  assert.equal(init.code, 0, init.stderr);
+  const r = await runCli(['online', 'routine', '--config', cfg, '--date', '2019-02-15']);
+  assert.equal(r.code, 0, r.stderr);
+  const res = JSON.parse(r.stdout) as { trained: Record<string, string[]> };
+  const store = new SqliteTaskStore(join(root, 'state-rm.yaml', 'task_pool.db'));
+  const docs = await new TaskManager(store, 'lin', { log: () => {} }).query({});
+  await store.close();
+  assert.equal(docs.length, 2, 'the first model and the one rolled in on the switch');
+  assert.ok(docs.every((d) => d.status === 'done'));
+  assert.ok(docs.some((d) => (d.res as { recorderId: string }).recorderId === res.trained['lin']![0]));
 });
