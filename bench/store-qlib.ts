@@ -18,7 +18,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, homedir, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { MongoClient } from 'mongodb';
+import type { Document, ObjectId } from 'mongodb';
 import { openMongoStore } from '../src/store/mongodb.ts';
+import type { MongoTaskStore } from '../src/store/mongodb.ts';
 import { redactMongoUrl } from '../src/store/mongodb/url.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
@@ -29,19 +32,57 @@ const flag = (name: string): string | undefined => {
 };
 const PYTHON = process.env['QTASK_QLIB_PYTHON'] ?? join(homedir(), '.cache/qtask/venv-qlib/bin/python');
 
+/** Per request kind (`command collection`): [count, total ms]. */
+type Commands = Record<string, [number, number]>;
+
 interface Drained {
   count: number;
   start: number;
   end: number;
+  commands?: Commands;
+}
+
+interface DrainResult {
+  rate: number;
+  count: number;
+  commands: Commands;
+}
+
+function addCommand(into: Commands, key: string, ms: number, n = 1): void {
+  const c = (into[key] ??= [0, 0]);
+  c[0] += n;
+  c[1] += ms;
+}
+
+function mergeCommands(list: (Commands | undefined)[]): Commands {
+  const out: Commands = {};
+  for (const c of list) for (const [k, [n, ms]] of Object.entries(c ?? {})) addCommand(out, k, ms, n);
+  return out;
+}
+
+/** "3.0 × insert tickets (1.2 ms)" per task, biggest share first. */
+function perTask(commands: Commands, tasks: number, pool: string): string {
+  return Object.entries(commands)
+    .map(([k, [n, ms]]) => ({ k: k.replace(` ${pool}`, ' pool').replace(' _qtask_tickets', ' tickets'), n, ms }))
+    .sort((a, b) => b.ms - a.ms)
+    .map(({ k, n, ms }) => `${(n / Math.max(1, tasks)).toFixed(2)} × ${k} (${(ms / n).toFixed(1)} ms)`)
+    .join(', ');
 }
 
 /** Child: drain `pool` with claim + commit until empty or the budget ends. */
 async function child(url: string, pool: string, budgetMs: number): Promise<void> {
-  const store = await openMongoStore(url);
+  const commands: Commands = {};
+  let counting = false;
+  const store = await openMongoStore(url, {
+    onCommand: (e) => {
+      if (counting) addCommand(commands, `${e.command} ${e.collection === pool ? 'pool' : e.collection}`, e.ms);
+    },
+  });
   process.stdout.write('ready\n');
   await new Promise<void>((r) => process.stdin.once('data', () => r()));
   process.stdin.pause();
   const start = Date.now();
+  counting = true;
   let count = 0;
   while (Date.now() - start < budgetMs) {
     const c = await store.claim(pool, { worker: `bench:${process.pid}`, leaseMs: 60_000 });
@@ -49,12 +90,13 @@ async function child(url: string, pool: string, budgetMs: number): Promise<void>
     await store.commit(pool, c.lease, { ok: true, n: count });
     count++;
   }
-  process.stdout.write(`${JSON.stringify({ count, start, end: Date.now() })}\n`);
+  counting = false;
+  process.stdout.write(`${JSON.stringify({ count, start, end: Date.now(), commands })}\n`);
   await store.close();
 }
 
 /** Starts `workers` processes, releases them together, returns tasks per second over the union of their runs. */
-async function drain(cmd: string, cmdArgs: string[], workers: number, budgetMs: number): Promise<{ rate: number; count: number }> {
+async function drain(cmd: string, cmdArgs: string[], workers: number, budgetMs: number): Promise<DrainResult> {
   const procs = Array.from({ length: workers }, () => spawn(cmd, cmdArgs, { cwd: REPO, stdio: ['pipe', 'pipe', 'inherit'] }));
   const outputs = procs.map((p) => {
     let out = '';
@@ -68,7 +110,7 @@ async function drain(cmd: string, cmdArgs: string[], workers: number, budgetMs: 
   clearTimeout(killer);
   const count = results.reduce((n, r) => n + r.count, 0);
   const span = Math.max(...results.map((r) => r.end)) - Math.min(...results.map((r) => r.start));
-  return { rate: (count / span) * 1000, count };
+  return { rate: (count / span) * 1000, count, commands: mergeCommands(results.map((r) => r.commands)) };
 }
 
 function waitFor(check: () => boolean): Promise<void> {
@@ -87,7 +129,6 @@ async function main(): Promise<void> {
   const base = flag('--store');
   if (!base?.startsWith('mongodb')) throw new Error('usage: bench/store-qlib.ts --store mongodb://HOST:PORT/ [--write]');
   if (!existsSync(PYTHON)) execFileSyncSetup();
-  const tasks = Number(flag('--tasks') ?? 500);
   const budgetMs = Number(flag('--budget-ms') ?? 20_000);
   const defs = Number(flag('--defs') ?? 10_000);
   const createBudgetMs = Number(flag('--create-budget-ms') ?? 30_000);
@@ -100,15 +141,28 @@ async function main(): Promise<void> {
   const load0 = loadavg()[0]!;
   const def = (i: number) => ({ model: { class: 'LinearModel', kwargs: { i } }, n: i });
 
-  for (const workers of [1, 2, 4]) {
-    const qPool = `q${workers}`;
-    await store.createTasks(qPool, Array.from({ length: tasks }, (_, i) => def(i)));
-    const q = await drain(process.execPath, ['--import', 'tsx', 'bench/store-qlib.ts', '--child', url, qPool, String(budgetMs)], workers, budgetMs);
-    const lPool = `l${workers}`;
-    await promisify(execFile)(PYTHON, ['bench/store-qlib.py', root, db, lPool, 'seed', String(tasks)], { cwd: REPO, maxBuffer: 1 << 24 });
-    const l = await drainQlib(root, db, lPool, workers, budgetMs);
-    rows.push(`| claim+commit, ${workers} worker${workers > 1 ? 's' : ''} | ${q.rate.toFixed(1)} tasks/s (${q.count}) | ${l.rate.toFixed(1)} tasks/s (${l.count}) | **${(q.rate / l.rate).toFixed(1)}x** |`);
-    console.log(rows[rows.length - 1]);
+  const sizes = (flag('--sizes') ?? '500,5000').split(',').map(Number);
+  const probes: string[] = [];
+  const where: string[] = [];
+  for (const size of sizes) {
+    probes.push(await probe(store, root, db, size));
+    console.log(probes[probes.length - 1]);
+    for (const workers of [1, 2, 4]) {
+      const qPool = `q${size}_${workers}`;
+      await store.createTasks(qPool, Array.from({ length: size }, (_, i) => def(i)));
+      const q = await drain(process.execPath, ['--import', 'tsx', 'bench/store-qlib.ts', '--child', url, qPool, String(budgetMs)], workers, budgetMs);
+      const lPool = `l${size}_${workers}`;
+      await promisify(execFile)(PYTHON, ['bench/store-qlib.py', root, db, lPool, 'seed', String(size)], { cwd: REPO, maxBuffer: 1 << 24 });
+      const l = await drainQlib(root, db, lPool, workers, budgetMs);
+      rows.push(
+        `| ${size} waiting | ${workers} | ${q.rate.toFixed(1)} tasks/s (${q.count}) | ${l.rate.toFixed(1)} tasks/s (${l.count}) | **${(q.rate / l.rate).toFixed(1)}x** |`,
+      );
+      console.log(rows[rows.length - 1]);
+      if (workers === 1) {
+        where.push(`- ${size} waiting, 1 worker, qtask per task: ${perTask(q.commands, q.count, qPool)}`);
+        where.push(`- ${size} waiting, 1 worker, qlib per task: ${perTask(l.commands, l.count, lPool)}`);
+      }
+    }
   }
 
   const t0 = performance.now();
@@ -117,29 +171,58 @@ async function main(): Promise<void> {
   const l = await qlibCreate(root, db, defs, createBudgetMs);
   const qRate = (created.created / qMs) * 1000;
   const lRate = (l.count / l.ms) * 1000;
-  rows.push(
-    `| create ${defs} definitions | ${(qMs / 1000).toFixed(1)} s (${qRate.toFixed(0)}/s, one call) | ${l.count < defs ? `stopped after ${(l.ms / 1000).toFixed(0)} s at ${l.count}` : `${(l.ms / 1000).toFixed(1)} s`} (${lRate.toFixed(1)}/s) | **${(qRate / lRate).toFixed(0)}x**${l.count < defs ? ' (lower bound)' : ''} |`,
+  const createRow = (
+    `| create ${defs} definitions | ${(qMs / 1000).toFixed(1)} s (${qRate.toFixed(0)}/s, one call) | ${l.count < defs ? `stopped after ${(l.ms / 1000).toFixed(0)} s at ${l.count}` : `${(l.ms / 1000).toFixed(1)} s`} (${lRate.toFixed(1)}/s) | **${(qRate / lRate).toFixed(0)}x**${l.count < defs ? ' (lower bound)' : ''} |`
   );
-  console.log(rows[rows.length - 1]);
+  console.log(createRow);
   await store.close();
 
   const section = [
     '## MongoDB store vs qlib TaskManager (same server, same run)',
     '',
     `Server: FerretDB/MongoDB at \`${redactMongoUrl(root)}\`, database \`${db}\`; qtask \`${store.server}\` path, time source \`${store.timeSource}\`, claim tickets ${store.claimTickets ? 'on' : 'off'}. ` +
-      `qlib: pyqlib 0.9.7 \`TaskManager\` unchanged (\`fetch_task\` + \`commit_task_res\`; \`create_task\`). Each claim run starts from ${tasks} waiting tasks and stops after ${budgetMs / 1000} s or an empty pool. ` +
-      `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${load0.toFixed(1)} at start (shared with other jobs). Run time ${((Date.now() - started) / 1000).toFixed(0)} s.`,
+      `qlib: pyqlib 0.9.7 \`TaskManager\` unchanged (\`fetch_task\` + \`commit_task_res\`; \`create_task\`). Each claim run starts from a fresh pool of N waiting tasks ` +
+      `(both sizes reported) and stops after ${budgetMs / 1000} s or an empty pool; each worker is its own process. ` +
+      `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${load0.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at the end (shared with other jobs). Run time ${((Date.now() - started) / 1000).toFixed(0)} s.`,
+    '',
+    '| pool | workers | qtask claim+commit | qlib fetch_task+commit_task_res | qtask / qlib |',
+    '|---|---|---|---|---|',
+    ...rows,
     '',
     '| measure | qtask | qlib | qtask / qlib |',
     '|---|---|---|---|',
-    ...rows,
+    createRow,
     '',
-    'Target: ≥ 10x qlib on both. On FerretDB 1.x every request costs a Go-side read-and-replace, and a qtask claim',
-    'needs 3 requests (ticket insert, task update, commit) against qlib\'s 2 (find_one_and_update, update_one): the ticket',
-    'is what makes claims exclusive there (FerretDB\'s findAndModify is not atomic; qlib\'s concurrent fetches can hand one',
-    'task to two workers). qtask wins where qlib scans: one candidate scan serves 32 claims, and createTasks is 2 requests per batch.',
+    'Target: ≥ 10x qlib on both.',
     '',
-    'Command: `npm run bench:store -- --store $(scripts/ferretdb.sh start) --write` (runs bench/store-qlib.ts; qlib from the venv of scripts/golden/setup_venv.sh).',
+    '### Where the time goes',
+    '',
+    'Single requests (median ms, one client, no other load from this bench) on a pool of N tasks, the document',
+    'in the middle of the table. FerretDB 1.24\'s SQLite handler passes a filter to SQLite only when it is exactly',
+    '`{_id: <ObjectId or string>}`; every other filter is evaluated in Go after decoding each document. Even the',
+    '`_id` filter scans: it is sent as `_ferretdb_sjson->\'$._id\'`, which does not match the expression of the',
+    '`_id` index FerretDB itself created (`_ferretdb_sjson->"_id"`), so SQLite walks the table in insertion order',
+    'up to the document (`EXPLAIN QUERY PLAN`: `SCAN`). Inserts are the only per-task request that costs the same',
+    'whatever the pool size (the unique index is used for the duplicate check).',
+    '',
+    '| N | ticket insert | find / update by `_id` | update by `{_id, leaseToken, status}` | qtask candidate scan (64) | expiry sweep scan | qlib fetch_task\'s find+sort |',
+    '|---|---|---|---|---|---|---|',
+    ...probes,
+    '',
+    'Requests per task as the drivers saw them (1 worker; count per task × mean latency):',
+    '',
+    ...where,
+    '',
+    'qtask on FerretDB (`claimTickets`): claim = ticket insert + `findAndModify` by `_id` (returns the document as',
+    'it was, so nothing is re-read; a task changed since the candidate scan is put back); commit = end-ticket insert',
+    '+ `update` by `_id` (the process that claimed the task knows its token and attempt, so no read). Candidates come',
+    'from one scan per 64 claims (spaced by at least 10× the scan\'s own time); expired leases are swept at most every',
+    '5 s (or 10× the sweep\'s time). qlib\'s `fetch_task` is a `find_one_and_update({status: waiting}, sort priority)`',
+    'that decodes and sorts the whole pool in Go on every call, and its commit an `update_one` by `_id`; its fetch is',
+    'not atomic on FerretDB (two workers can get the same task). On a real MongoDB both sides use indexes and these',
+    'numbers do not transfer.',
+    '',
+    'Command: `npm run bench:store -- --store $(scripts/ferretdb.sh start) --write [--sizes 500,5000] [--budget-ms 20000]` (runs bench/store-qlib.ts; qlib from the venv of scripts/golden/setup_venv.sh).',
     '',
   ].join('\n');
   console.log(section);
@@ -155,10 +238,13 @@ function execFileSyncSetup(): void {
   throw new Error(`no Python with pyqlib at ${PYTHON}: run \`bash scripts/golden/setup_venv.sh\` (or set QTASK_QLIB_PYTHON)`);
 }
 
-async function drainQlib(root: string, db: string, pool: string, workers: number, budgetMs: number): Promise<{ rate: number; count: number }> {
-  // qlib's loop has no budget of its own: the processes are stopped after the budget and the
-  // tasks committed by then are counted in the database.
-  const procs = Array.from({ length: workers }, () => spawn(PYTHON, ['bench/store-qlib.py', root, db, pool, 'drain'], { cwd: REPO, stdio: ['pipe', 'pipe', 'ignore'] }));
+async function drainQlib(root: string, db: string, pool: string, workers: number, budgetMs: number): Promise<DrainResult> {
+  // Like the qtask children, each process stops starting tasks after the budget; stragglers are
+  // killed a minute later. Tasks done are counted in the database (a task that two of qlib's
+  // non-atomic fetches handed out twice counts once).
+  const procs = Array.from({ length: workers }, () =>
+    spawn(PYTHON, ['bench/store-qlib.py', root, db, pool, 'drain', String(budgetMs)], { cwd: REPO, stdio: ['pipe', 'pipe', 'ignore'] }),
+  );
   const ready = procs.map((p) => {
     let out = '';
     p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -167,7 +253,7 @@ async function drainQlib(root: string, db: string, pool: string, workers: number
   await Promise.all(ready.map((r) => r.ready));
   const start = Date.now();
   for (const p of procs) p.stdin.write('go\n');
-  const timer = setTimeout(() => procs.forEach((p) => p.kill('SIGTERM')), budgetMs);
+  const timer = setTimeout(() => procs.forEach((p) => p.kill('SIGTERM')), budgetMs + 60_000);
   await Promise.all(ready.map((r) => r.done));
   clearTimeout(timer);
   const end = Date.now();
@@ -177,7 +263,58 @@ async function drainQlib(root: string, db: string, pool: string, workers: number
     { cwd: REPO },
   );
   const count = Number(stdout.trim());
-  return { rate: (count / (end - start)) * 1000, count };
+  const commands = mergeCommands(
+    ready.map((r) => {
+      const last = r.out().trim().split('\n').pop() ?? '';
+      try {
+        return (JSON.parse(last) as Drained).commands;
+      } catch {
+        return undefined; // killed before it could report
+      }
+    }),
+  );
+  return { rate: (count / (end - start)) * 1000, count, commands };
+}
+
+/** Medians of single requests on a pool of `size` tasks, at the middle of the table (FerretDB scans in insertion order). */
+async function probe(store: MongoTaskStore, root: string, db: string, size: number): Promise<string> {
+  const client = new MongoClient(root);
+  await client.connect();
+  try {
+    const d = client.db(db);
+    const pool = `probe${size}`;
+    await store.createTasks(pool, Array.from({ length: size }, (_, i) => ({ model: { class: 'LinearModel', kwargs: { i } }, n: i })));
+    const lPool = `lprobe${size}`;
+    await promisify(execFile)(PYTHON, ['bench/store-qlib.py', root, db, lPool, 'seed', String(size)], { cwd: REPO, maxBuffer: 1 << 24 });
+    const c = d.collection<Document>(pool);
+    const ids = (await c.find({}, { projection: { _id: 1 } }).toArray()).map((x) => x['_id'] as ObjectId);
+    const mid = ids[Math.floor(ids.length / 2)]!;
+    const scratch = d.collection<Document>('_qtask_probe');
+    const median = async (n: number, f: (i: number) => Promise<unknown>): Promise<string> => {
+      const xs: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const t = performance.now();
+        await f(i);
+        xs.push(performance.now() - t);
+      }
+      xs.sort((a, b) => a - b);
+      return xs[Math.floor(xs.length / 2)]!.toFixed(1);
+    };
+    const pushed = async (filter: Document) => ((await d.command({ explain: { find: pool, filter } }))['filterPushdown'] ? 'pushed down' : 'evaluated in Go');
+    const tag = Date.now().toString(36);
+    const cells = [
+      `${size}`,
+      await median(9, (i) => scratch.insertOne({ _id: `bench:${tag}:${i}` } as Document)),
+      `${await median(9, () => c.findOne({ _id: mid }))} / ${await median(9, (i) => c.updateOne({ _id: mid }, { $set: { probe: i } }))} (${await pushed({ _id: mid })})`,
+      `${await median(9, (i) => c.updateOne({ _id: mid, leaseToken: null, status: 'waiting' }, { $set: { probe: i } }))} (${await pushed({ _id: mid, status: 'waiting' })})`,
+      await median(5, () => c.find({ status: 'waiting', hash: { $type: 'string' } }).sort({ priority: -1, createdAt: 1, _id: 1 }).limit(64).toArray()),
+      await median(5, () => c.find({ status: 'running' }).project({ _id: 1, leaseExpiresAt: 1 }).toArray()),
+      await median(5, () => d.collection(lPool).find({ status: 'waiting' }).sort({ priority: -1 }).limit(1).toArray()),
+    ];
+    return `| ${cells.join(' | ')} |`;
+  } finally {
+    await client.close();
+  }
 }
 
 async function qlibCreate(root: string, db: string, defs: number, budgetMs: number): Promise<{ count: number; ms: number }> {

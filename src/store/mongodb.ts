@@ -71,6 +71,11 @@ export interface MongoStoreOptions {
   socketTimeoutMS?: number;
   /** Extra driver options (TLS, auth mechanism…), merged over qtask's defaults. */
   driver?: MongoClientOptions;
+  /**
+   * Called after every server command with its name, collection and duration (diagnostics and
+   * benchmarks: where a claim's time goes). Default: none, and commands are not monitored.
+   */
+  onCommand?: (e: { command: string; collection: string; filterKeys: string[]; ms: number; ok: boolean }) => void;
 }
 
 const DEFAULT_MAX_ATTEMPTS = 3;
@@ -92,8 +97,10 @@ export async function openMongoStore(url: string, opts: MongoStoreOptions = {}):
       connectTimeoutMS: opts.serverSelectionTimeoutMS ?? 4_000,
       socketTimeoutMS: opts.socketTimeoutMS ?? 30_000,
       appName: 'qtask',
+      ...(opts.onCommand ? { monitorCommands: true } : {}),
       ...opts.driver,
     });
+    if (opts.onCommand) observeCommands(client, opts.onCommand);
   } catch (cause) {
     throw new StoreError('STORE_URL', `malformed MongoDB URL ${safeUrl}: ${(cause as Error).message.replaceAll(url, safeUrl)}`, {
       path: 'store',
@@ -627,6 +634,9 @@ export class MongoTaskStore implements TaskStore {
     c: { token: string; worker: string; leaseMs: number; status: TaskStatus },
   ): Promise<StoredTask | null> {
     const tickets = this.tickets();
+    // Attempts found ticketed during this call: their winners are writing them (or died doing so);
+    // a rescan that still shows them does not offer them again, so this call ends instead of spinning.
+    const taken = new Set<string>();
     for (let round = 0; round < 200; round++) {
       let entry = this.candidates.get(cacheKey);
       let fresh = false;
@@ -641,6 +651,7 @@ export class MongoTaskStore implements TaskStore {
             const t = decodeTask(doc);
             if ('problem' in t || !matchesCondition(t, js)) continue;
           }
+          if (taken.has(claimTicketId(pool, doc._id, doc.attempts + 1))) continue;
           list.push({ _id: doc._id, attempts: doc.attempts });
           if (list.length >= CANDIDATE_BATCH) break;
         }
@@ -671,6 +682,7 @@ export class MongoTaskStore implements TaskStore {
       if (!(await takeTicket(tickets, ticket))) {
         // Another process holds the same candidates: stop walking them in the same order.
         shuffle(entry.list);
+        taken.add(ticket._id);
         if (fresh) await this.maybeRollForward(coll, tickets, ticket._id, cand._id, attempt);
         continue;
       }
@@ -967,6 +979,28 @@ const CANDIDATE_TTL_SCANS = 10;
 
 /** A ticket's winner's write must be visible by then, or the claim is rolled forward. */
 const TICKET_GRACE_MS = 5_000;
+
+function observeCommands(client: MongoClient, report: NonNullable<MongoStoreOptions['onCommand']>): void {
+  const started = new Map<number, { collection: string; filterKeys: string[] }>();
+  client.on('commandStarted', (e) => {
+    const cmd = e.command as Document;
+    const target = cmd[e.commandName];
+    // The filter FerretDB decides pushdown on: find's filter, findAndModify's query, the first update/delete's q.
+    const first = (list: unknown): Document | undefined => (Array.isArray(list) ? (list[0] as Document | undefined)?.['q'] : undefined);
+    const filter = (cmd['filter'] ?? cmd['query'] ?? first(cmd['updates']) ?? first(cmd['deletes'])) as Document | undefined;
+    started.set(e.requestId, {
+      collection: typeof target === 'string' ? target : String(cmd['collection'] ?? ''),
+      filterKeys: filter && typeof filter === 'object' ? Object.keys(filter) : [],
+    });
+  });
+  const done = (ok: boolean) => (e: { requestId: number; commandName: string; duration: number }) => {
+    const s = started.get(e.requestId) ?? { collection: '', filterKeys: [] };
+    started.delete(e.requestId);
+    report({ command: e.commandName, ...s, ms: e.duration, ok });
+  };
+  client.on('commandSucceeded', done(true));
+  client.on('commandFailed', done(false));
+}
 
 /** What an expired lease becomes: back to the status it was claimed from, or failed once attempts are used up. */
 function expiryState(t: Pick<StoredTask, 'attempts' | 'worker' | 'claimedFrom'>, maxAttempts: number, now: Date): Document {
