@@ -10,7 +10,9 @@ import { find, get, listPools, stat } from './sqlite/read.ts';
 import { DEFAULT_MAX_ATTEMPTS, reclaimExpired } from './sqlite/reclaim.ts';
 import { release } from './sqlite/release.ts';
 import type { Conn } from './sqlite/rows.ts';
-import { openDatabase, StatementCache } from './sqlite/schema.ts';
+import { retryWhileBusy } from './sqlite/busy.ts';
+import type { BusyStats } from './sqlite/busy.ts';
+import { DEFAULT_BUSY_TIMEOUT_MS, openDatabase, SQLITE_BUSY_HANDLER, StatementCache } from './sqlite/schema.ts';
 import type { OpenOptions, SqliteDatabase } from './sqlite/schema.ts';
 import { remove, replaceTask, setPriority, setStatus } from './sqlite/update.ts';
 import type {
@@ -34,13 +36,17 @@ import { assertLease, assertPositiveInt, assertPositiveMs, assertSettableStatus,
  */
 export class SqliteTaskStore implements TaskStore {
   readonly url: string;
+  /** Lock waits so far (retries and ms), for benchmarks and diagnostics. */
+  readonly busyStats: BusyStats = { retries: 0, waitedMs: 0 };
   readonly #conn: Conn;
+  readonly #busyTimeoutMs: number;
   #closed = false;
 
   /** `path`: a file path or `:memory:`. */
   constructor(path: string, opts: OpenOptions = {}) {
     const db = openDatabase(path, opts);
-    this.#conn = { db, stmts: new StatementCache(db) };
+    this.#conn = { db, stmts: new StatementCache(db), claimedRowids: new Map() };
+    this.#busyTimeoutMs = opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     this.url = `sqlite:${path}`;
   }
 
@@ -57,19 +63,26 @@ export class SqliteTaskStore implements TaskStore {
     return this.#conn;
   }
 
+  /** Runs one atomic operation on the connection, retrying it while another process holds the lock. */
+  #run<T>(op: (c: Conn) => T): T {
+    const c = this.#c;
+    if (SQLITE_BUSY_HANDLER) return op(c);
+    return retryWhileBusy(() => op(c), this.#busyTimeoutMs, this.busyStats);
+  }
+
   async listPools(): Promise<string[]> {
-    return listPools(this.#c);
+    return this.#run((c) => listPools(c));
   }
 
   async createTasks(pool: string, defs: TaskDef[], opts: { dryRun?: boolean; priority?: number } = {}): Promise<CreateTasksResult> {
     assertPoolName(pool);
-    return createTasks(this.#c, pool, defs, opts);
+    return this.#run((c) => createTasks(c, pool, defs, opts));
   }
 
   async replaceTask(pool: string, id: string, def: TaskDef): Promise<void> {
     assertPoolName(pool);
     validateDefs([def], 'def');
-    replaceTask(this.#c, pool, id, def);
+    this.#run((c) => replaceTask(c, pool, id, def));
   }
 
   async find(pool: string, filter?: TaskFilter, opts?: FindOptions): Promise<TaskDocument[]> {
@@ -77,12 +90,12 @@ export class SqliteTaskStore implements TaskStore {
     if (opts?.limit !== undefined && (!Number.isInteger(opts.limit) || opts.limit < 0)) {
       throw new ValidationError([{ path: 'limit', message: `must be a non-negative integer, got ${JSON.stringify(opts.limit)}` }]);
     }
-    return find(this.#c, pool, filter, opts);
+    return this.#run((c) => find(c, pool, filter, opts));
   }
 
   async get(pool: string, id: string): Promise<TaskDocument | null> {
     assertPoolName(pool);
-    return get(this.#c, pool, id);
+    return this.#run((c) => get(c, pool, id));
   }
 
   async claim(pool: string, opts: ClaimOptions): Promise<ClaimedTask | null> {
@@ -98,28 +111,28 @@ export class SqliteTaskStore implements TaskStore {
     if (opts.excludeIds !== undefined && (!Array.isArray(opts.excludeIds) || !opts.excludeIds.every((id) => typeof id === 'string'))) {
       throw new ValidationError([{ path: 'excludeIds', message: 'must be a list of task ids' }]);
     }
-    return claim(this.#c, pool, {
+    return this.#run((c) => claim(c, pool, {
       status,
       worker: opts.worker,
       leaseMs: opts.leaseMs,
       maxAttempts,
       query: opts.query ?? {},
       excludeIds: opts.excludeIds ?? [],
-    });
+    }));
   }
 
   async heartbeat(pool: string, lease: Lease, leaseMs: number): Promise<Lease> {
     assertPoolName(pool);
     assertLease(lease);
     assertPositiveMs(leaseMs, 'leaseMs');
-    return heartbeat(this.#c, pool, lease, leaseMs);
+    return this.#run((c) => heartbeat(c, pool, lease, leaseMs));
   }
 
   async commit(pool: string, lease: Lease, res: JsonValue, status: TaskStatus = 'done'): Promise<void> {
     assertPoolName(pool);
     assertLease(lease);
     assertSettableStatus(status);
-    commit(this.#c, pool, lease, res, status);
+    this.#run((c) => commit(c, pool, lease, res, status));
   }
 
   async release(pool: string, lease: Lease, opts: ReleaseOptions = {}): Promise<void> {
@@ -127,32 +140,32 @@ export class SqliteTaskStore implements TaskStore {
     assertLease(lease);
     const status = opts.status ?? 'waiting';
     assertSettableStatus(status);
-    release(this.#c, pool, lease, status, opts.error);
+    this.#run((c) => release(c, pool, lease, status, opts.error));
   }
 
   async fail(pool: string, lease: Lease, error: { message: string; code: string }): Promise<void> {
     assertPoolName(pool);
     assertLease(lease);
-    fail(this.#c, pool, lease, error);
+    this.#run((c) => fail(c, pool, lease, error));
   }
 
   async reclaimExpired(pool: string, opts: { maxAttempts?: number } = {}): Promise<number> {
     assertPoolName(pool);
     const maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     assertPositiveInt(maxAttempts, 'maxAttempts');
-    return reclaimExpired(this.#c, pool, maxAttempts);
+    return this.#run((c) => reclaimExpired(c, pool, maxAttempts));
   }
 
   async setStatus(pool: string, filter: TaskFilter, status: TaskStatus): Promise<number> {
     assertPoolName(pool);
     assertSettableStatus(status);
-    return setStatus(this.#c, pool, filter, status);
+    return this.#run((c) => setStatus(c, pool, filter, status));
   }
 
   async setPriority(pool: string, id: string, priority: number): Promise<void> {
     assertPoolName(pool);
     validatePriority(priority);
-    setPriority(this.#c, pool, id, priority);
+    this.#run((c) => setPriority(c, pool, id, priority));
   }
 
   async remove(pool: string, filter: TaskFilter): Promise<number> {
@@ -160,12 +173,12 @@ export class SqliteTaskStore implements TaskStore {
     if (filter === undefined || filter === null) {
       throw new ValidationError([{ path: 'filter', message: 'remove needs a filter' }], { hint: 'pass {} explicitly to remove every task in the pool' });
     }
-    return remove(this.#c, pool, filter);
+    return this.#run((c) => remove(c, pool, filter));
   }
 
   async stat(pool: string, filter?: TaskFilter): Promise<StatusCounts> {
     assertPoolName(pool);
-    return stat(this.#c, pool, filter);
+    return this.#run((c) => stat(c, pool, filter));
   }
 
   async close(): Promise<void> {

@@ -1,16 +1,19 @@
+import type { Statement } from 'better-sqlite3';
 import type { TaskStatus } from '../../task/types.ts';
 import { newLeaseToken } from '../ids.ts';
 import type { ClaimedTask, TaskFilter } from '../types.ts';
 import { reclaimExpired } from './reclaim.ts';
-import { ORDER_BY_PRIORITY, rowToDocument, rowToLease } from './rows.ts';
+import { CLAIM_RETURNING, claimedRow, ORDER_BY_PRIORITY, rememberClaim, rowToDocument, rowToLease } from './rows.ts';
 import type { Conn, TaskRow } from './rows.ts';
 import { buildWhere, candidateSql, decisionColumn, rowMatches } from './where.ts';
 import type { SqlWhere } from './where.ts';
 
-const SET_RUNNING = `SET status = 'running', attempts = attempts + 1, lease_token = @token, lease_expires_at = @expires,
-  worker = @worker, started_at = @now, finished_at = NULL, claimed_from = status`;
+// Positional parameters: better-sqlite3 binds named ones by property lookups, which cost more
+// than the rest of a claim's JS. Order: token, expires, worker, now.
+const SET_RUNNING = `SET status = 'running', attempts = attempts + 1, lease_token = ?, lease_expires_at = ?,
+  worker = ?, started_at = ?, finished_at = NULL, claimed_from = status`;
 
-const EXCLUDE = `AND id NOT IN (SELECT value FROM json_each(@exclude))`;
+const EXCLUDE = `AND id NOT IN (SELECT value FROM json_each(?))`;
 
 /** Earliest lease deadline among the pool's running tasks. A read: no write lock taken. */
 const NEXT_EXPIRY_SQL = `SELECT min(lease_expires_at) AS next FROM tasks WHERE pool = ? AND status = 'running'`;
@@ -87,28 +90,58 @@ export function claim(c: Conn, pool: string, opts: ResolvedClaim): ClaimedTask |
   return row === undefined ? null : { task: rowToDocument(row), lease: rowToLease(row) };
 }
 
-function setParams(opts: ResolvedClaim, now: number): { token: string; expires: number; worker: string; now: number } {
-  return { token: newLeaseToken(), expires: now + opts.leaseMs, worker: opts.worker, now };
+/** Per connection: the claim statement for each SQL-decided filter, without and with excluded ids. */
+const decidedStatements = new WeakMap<Conn, [Map<string, Statement>, Map<string, Statement>]>();
+
+function decidedStatement(c: Conn, decided: string, exclude: boolean): Statement {
+  let perConn = decidedStatements.get(c);
+  if (perConn === undefined) decidedStatements.set(c, (perConn = [new Map(), new Map()]));
+  const cache = perConn[exclude ? 1 : 0];
+  let stmt = cache.get(decided);
+  if (stmt === undefined) {
+    // The subquery picks a rowid from the covering claim index, so the UPDATE needs no id lookup.
+    const sql = `UPDATE tasks ${SET_RUNNING} WHERE rowid = (SELECT rowid FROM tasks WHERE pool = ? AND status = ? AND ${decided}
+      ${exclude ? EXCLUDE : ''} ${ORDER_BY_PRIORITY} LIMIT 1) RETURNING ${CLAIM_RETURNING}`;
+    stmt = c.db.prepare(sql).raw(true);
+    if (cache.size >= 200) cache.clear();
+    cache.set(decided, stmt);
+  }
+  return stmt;
+}
+
+function claimed(c: Conn, raw: unknown[] | undefined): TaskRow | undefined {
+  if (raw === undefined) return undefined;
+  const { rowid, row } = claimedRow(raw);
+  rememberClaim(c, row.id, rowid);
+  return row;
 }
 
 function claimDecided(c: Conn, pool: string, opts: ResolvedClaim, where: SqlWhere, now: number): TaskRow | undefined {
-  const exclude = opts.excludeIds.length > 0;
-  const sql = `UPDATE tasks ${SET_RUNNING} WHERE id = (SELECT id FROM tasks WHERE pool = @pool AND status = @status AND ${where.decided} ${exclude ? EXCLUDE : ''} ${ORDER_BY_PRIORITY} LIMIT 1) RETURNING *`;
-  const params = { ...setParams(opts, now), pool, status: opts.status, ...(exclude ? { exclude: JSON.stringify(opts.excludeIds) } : {}) };
-  return c.stmts.get(sql).get(params) as TaskRow | undefined;
+  const stmt = decidedStatement(c, where.decided, opts.excludeIds.length > 0);
+  const token = newLeaseToken();
+  const raw =
+    opts.excludeIds.length > 0
+      ? stmt.get(token, now + opts.leaseMs, opts.worker, now, pool, opts.status, JSON.stringify(opts.excludeIds))
+      : stmt.get(token, now + opts.leaseMs, opts.worker, now, pool, opts.status);
+  return claimed(c, raw as unknown[] | undefined);
 }
+
+const CLAIM_BY_ROWID_SQL = `UPDATE tasks ${SET_RUNNING} WHERE rowid = ? RETURNING ${CLAIM_RETURNING}`;
 
 function claimUndecided(c: Conn, pool: string, opts: ResolvedClaim, where: SqlWhere, now: number): TaskRow | undefined {
   const exclude = opts.excludeIds.length > 0;
-  const scan = `SELECT *, ${decisionColumn(where)} AS qtask_decision FROM tasks WHERE pool = @pool AND status = @status AND ${candidateSql(where)} ${exclude ? EXCLUDE : ''} ${ORDER_BY_PRIORITY}`;
+  const scan = `SELECT *, rowid AS qtask_rowid, ${decisionColumn(where)} AS qtask_decision FROM tasks WHERE pool = @pool AND status = @status AND ${candidateSql(where)} ${exclude ? 'AND id NOT IN (SELECT value FROM json_each(@exclude))' : ''} ${ORDER_BY_PRIORITY}`;
   const scanParams = { pool, status: opts.status, ...(exclude ? { exclude: JSON.stringify(opts.excludeIds) } : {}) };
-  let chosen: string | undefined;
-  for (const row of c.stmts.get(scan).iterate(scanParams) as Iterable<TaskRow & { qtask_decision: number | null }>) {
+  let chosen: number | undefined;
+  for (const row of c.stmts.get(scan).iterate(scanParams) as Iterable<TaskRow & { qtask_rowid: number; qtask_decision: number | null }>) {
     if (rowMatches(where, row, row.qtask_decision)) {
-      chosen = row.id;
+      chosen = row.qtask_rowid;
       break;
     }
   }
   if (chosen === undefined) return undefined;
-  return c.stmts.get(`UPDATE tasks ${SET_RUNNING} WHERE id = @id RETURNING *`).get({ ...setParams(opts, now), id: chosen }) as TaskRow | undefined;
+  const stmt = c.stmts.get(CLAIM_BY_ROWID_SQL);
+  // Raw mode is set on this cached statement only; no other caller prepares this text.
+  stmt.raw(true);
+  return claimed(c, stmt.get(newLeaseToken(), now + opts.leaseMs, opts.worker, now, chosen) as unknown[] | undefined);
 }

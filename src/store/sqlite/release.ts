@@ -1,12 +1,14 @@
 import { LeaseLostError } from '../../errors.ts';
 import type { TaskStatus } from '../../task/types.ts';
 import type { Lease } from '../types.ts';
-import { finishedAtFor } from './rows.ts';
+import { fencedWrite, finishedAtFor } from './rows.ts';
 import type { Conn } from './rows.ts';
 
-const RELEASE_SQL = `UPDATE tasks SET status = @status, last_error = coalesce(@error, last_error),
-  lease_token = NULL, lease_expires_at = NULL, finished_at = @finished
-WHERE id = @id AND pool = @pool AND status = 'running' AND lease_token = @token`;
+const SET_RELEASED = `UPDATE tasks SET status = ?, last_error = coalesce(?, last_error),
+  lease_token = NULL, lease_expires_at = NULL, finished_at = ?`;
+const FENCE = `id = ? AND pool = ? AND status = 'running' AND lease_token = ?`;
+const RELEASE_BY_ROWID_SQL = `${SET_RELEASED} WHERE rowid = ? AND ${FENCE}`;
+const RELEASE_SQL = `${SET_RELEASED} WHERE ${FENCE}`;
 
 export interface ErrorToRecord {
   message: string;
@@ -23,13 +25,13 @@ export function release(c: Conn, pool: string, lease: Lease, status: TaskStatus,
     error === undefined
       ? null
       : JSON.stringify({ message: String(error.message), code: String(error.code), worker: lease.worker, at: new Date(now).toISOString() });
-  const changes = c.stmts.get(RELEASE_SQL).run({
-    status,
-    error: recorded,
-    finished: finishedAtFor(status, now),
-    id: lease.taskId,
-    pool,
-    token: lease.token,
-  }).changes;
+  const finished = finishedAtFor(status, now);
+  const changes = fencedWrite(
+    c,
+    lease.taskId,
+    (rowid) => c.stmts.get(RELEASE_BY_ROWID_SQL).run(status, recorded, finished, rowid, lease.taskId, pool, lease.token).changes,
+    () => c.stmts.get(RELEASE_SQL).run(status, recorded, finished, lease.taskId, pool, lease.token).changes,
+  );
+  c.claimedRowids.delete(lease.taskId);
   if (changes === 0) throw new LeaseLostError(lease.taskId);
 }

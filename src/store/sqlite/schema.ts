@@ -37,6 +37,11 @@ export interface OpenOptions {
   busyTimeoutMs?: number;
 }
 
+export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
+
+/** Experiment switch: `sqlite` keeps SQLite's own busy handler instead of `retryWhileBusy`. */
+export const SQLITE_BUSY_HANDLER = process.env['QTASK_SQLITE_BUSY_HANDLER'] === 'sqlite';
+
 /**
  * Opens (creating if needed) a task database: WAL journal, `synchronous=NORMAL` (durable across
  * process crashes, may lose the last commits on power loss), busy timeout. Failures are
@@ -49,7 +54,7 @@ export function openDatabase(path: string, opts: OpenOptions = {}): SqliteDataba
   if (!memory) checkLocation(path, file);
   let db: SqliteDatabase;
   try {
-    db = new Database(file, { timeout: opts.busyTimeoutMs ?? 10_000 });
+    db = new Database(file, { timeout: opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
   } catch (e) {
     throw new StoreError('STORE_OPEN', `cannot open SQLite database ${file}: ${(e as Error).message}`, {
       path: file,
@@ -69,6 +74,8 @@ export function openDatabase(path: string, opts: OpenOptions = {}): SqliteDataba
     db.pragma('synchronous = NORMAL');
     db.exec(SCHEMA_SQL);
     if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    // From here on the store waits for locks itself (busy.ts); SQLite's handler sleeps in ms steps.
+    if (!SQLITE_BUSY_HANDLER) db.pragma('busy_timeout = 0');
     const columns = (db.prepare(`SELECT name FROM pragma_table_info('tasks')`).all() as { name: string }[]).map((c) => c.name);
     if (!columns.includes('claimed_from') || !columns.includes('lease_token')) {
       throw new StoreError('STORE_CORRUPT', `${file} has a "tasks" table that is not qtask's`, {
