@@ -16,6 +16,7 @@ import { QtaskError } from '../../errors.ts';
 import type { FieldSource } from '../types.ts';
 import { canonical, type ExprNode } from './ast.ts';
 import { applyDelta, applyElem, applyIf, applyPair, applyPairRolling, applyRef, applyRolling } from './apply.ts';
+import { ArrayArena, f64 } from './arena.ts';
 import type { ExpressionCache } from './cache.ts';
 import { ExpressionError } from './errors.ts';
 import { optionsKey, resolveOptions, type ExprOptions, type ResolvedOptions } from './options.ts';
@@ -182,9 +183,12 @@ class LeafStore {
     if (!entry) {
       let fields = this.fieldsOf.get(instrument);
       if (!fields) this.fieldsOf.set(instrument, (fields = new Set(this.source.fields(instrument))));
-      const values = fields.has(field)
-        ? Float64Array.from(this.source.load(instrument, field, this.lo, this.hi))
-        : new Float64Array(this.hi - this.lo + 1).fill(NaN);
+      let values: Float64Array;
+      if (fields.has(field)) {
+        const loaded = this.source.load(instrument, field, this.lo, this.hi);
+        values = f64(loaded.length);
+        values.set(loaded);
+      } else values = f64(this.hi - this.lo + 1).fill(NaN);
       if (this.float32) values.set(new Float32Array(values));
       let first: number;
       let last: number;
@@ -298,6 +302,53 @@ function finish(s: Series, start: number, end: number, float32: boolean): Float6
   return out;
 }
 
+/** Everything `evaluateEach` and `evaluateEachSeries` share: the plan, the windows and the load range. */
+interface Prepared {
+  opts: ResolvedOptions;
+  plan: Plan;
+  roots: Root[];
+  windows: Array<{ a: number; b: number; dependent: boolean }>;
+  sharedA: number;
+  sharedB: number;
+  loadLo: number;
+  loadHi: number;
+}
+
+function prepare(exprs: readonly (string | ExprNode)[], instruments: readonly string[], startIdx: number, endIdx: number, source: FieldSource, options: EvaluateManyOptions): Prepared {
+  checkRange(startIdx, endIdx);
+  const opts = resolveOptions(options);
+  const plan = new Plan(opts);
+  const roots = exprs.map((e, i) => toRoot(e, plan, i, exprs.length > 1));
+  checkFields(plan, roots, exprs, source, instruments, options.missingFields ?? QLIB_CONVENTIONAL_FIELDS);
+  const windows = roots.map((r) => {
+    const pn = plan.nodes[r.id];
+    return { a: Math.max(0, startIdx - pn.lft), b: endIdx + pn.rgt, dependent: pn.historyDependent };
+  });
+  const bounded = windows.filter((w) => !w.dependent);
+  const sharedA = bounded.length ? Math.min(...bounded.map((w) => w.a)) : startIdx;
+  const sharedB = bounded.length ? Math.max(...bounded.map((w) => w.b)) : endIdx;
+  const loadLo = Math.min(sharedA, ...windows.map((w) => w.a));
+  const loadHi = Math.max(sharedB, ...windows.map((w) => w.b));
+  return { opts, plan, roots, windows, sharedA, sharedB, loadLo, loadHi };
+}
+
+/** Evaluates the roots `which` of one instrument; `each(ei, series)` sees every root's unsliced series. */
+function runInstrument(p: Prepared, source: FieldSource, instrument: string, which: readonly number[], each: (ei: number, s: Series) => void): void {
+  const run = new InstrumentRun(p.plan, new LeafStore(source, p.loadLo, p.loadHi, p.opts.float32), p.opts);
+  const shared: Context = { a: p.sharedA, b: p.sharedB, memo: new Map() };
+  const exact = new Map<string, Context>();
+  for (const ei of which) {
+    const w = p.windows[ei];
+    let ctx = shared;
+    if (w.dependent) {
+      const k = `${w.a}:${w.b}`;
+      ctx = exact.get(k) ?? { a: w.a, b: w.b, memo: new Map() };
+      exact.set(k, ctx);
+    }
+    each(ei, run.evalRoot(ctx, p.roots[ei].id, instrument));
+  }
+}
+
 /**
  * Evaluates every expression for every instrument over `[startIdx, endIdx]` and hands each
  * instrument's results (one Float64Array per expression, in `exprs` order) to `onInstrument` as
@@ -313,50 +364,70 @@ export function evaluateEach(
   onInstrument: (instrumentIndex: number, results: Float64Array[]) => void,
   options: EvaluateManyOptions = {},
 ): void {
-  checkRange(startIdx, endIdx);
-  const opts = resolveOptions(options);
-  const plan = new Plan(opts);
-  const roots = exprs.map((e, i) => toRoot(e, plan, i, exprs.length > 1));
-  checkFields(plan, roots, exprs, source, instruments, options.missingFields ?? QLIB_CONVENTIONAL_FIELDS);
-
-  const windows = roots.map((r) => {
-    const pn = plan.nodes[r.id];
-    return { a: Math.max(0, startIdx - pn.lft), b: endIdx + pn.rgt, dependent: pn.historyDependent };
-  });
-  const bounded = windows.filter((w) => !w.dependent);
-  const sharedA = bounded.length ? Math.min(...bounded.map((w) => w.a)) : startIdx;
-  const sharedB = bounded.length ? Math.max(...bounded.map((w) => w.b)) : endIdx;
-  const loadLo = Math.min(sharedA, ...windows.map((w) => w.a));
-  const loadHi = Math.max(sharedB, ...windows.map((w) => w.b));
-  const oKey = optionsKey(opts);
+  const p = prepare(exprs, instruments, startIdx, endIdx, source, options);
+  const oKey = optionsKey(p.opts);
   const cache = options.cache;
-
+  const all = p.roots.map((_, i) => i);
+  // finish() copies each result out of the arena before it is recycled.
+  const arena = new ArrayArena();
   instruments.forEach((instrument, ii) => {
-    const results: Float64Array[] = new Array(roots.length);
+    const results: Float64Array[] = new Array(p.roots.length);
     const misses: number[] = [];
-    roots.forEach((r, ei) => {
-      const hit = cache?.get(r.key, instrument, startIdx, endIdx, oKey);
+    for (const ei of all) {
+      const hit = cache?.get(p.roots[ei].key, instrument, startIdx, endIdx, oKey);
       if (hit) results[ei] = hit;
       else misses.push(ei);
-    });
+    }
     if (misses.length) {
-      const run = new InstrumentRun(plan, new LeafStore(source, loadLo, loadHi, opts.float32), opts);
-      const shared: Context = { a: sharedA, b: sharedB, memo: new Map() };
-      const exact = new Map<string, Context>();
-      for (const ei of misses) {
-        const w = windows[ei];
-        let ctx = shared;
-        if (w.dependent) {
-          const k = `${w.a}:${w.b}`;
-          ctx = exact.get(k) ?? { a: w.a, b: w.b, memo: new Map() };
-          exact.set(k, ctx);
-        }
-        const out = finish(run.evalRoot(ctx, roots[ei].id, instrument), startIdx, endIdx, opts.float32);
-        results[ei] = out;
-        cache?.set(roots[ei].key, instrument, startIdx, endIdx, oKey, out);
-      }
+      arena.run(() =>
+        runInstrument(p, source, instrument, misses, (ei, series) => {
+          const out = finish(series, startIdx, endIdx, p.opts.float32);
+          results[ei] = out;
+          cache?.set(p.roots[ei].key, instrument, startIdx, endIdx, oKey, out);
+        }),
+      );
     }
     onInstrument(ii, results);
+    options.onProgress?.(ii + 1, instruments.length);
+  });
+}
+
+/**
+ * One instrument's results as `evaluateEachSeries` hands them over: `series[e]` holds expression
+ * `e` on calendar rows `lo .. lo+values.length-1` (rows outside are NaN in the result; rows may lie
+ * outside the requested range and must be ignored there). With `round`, values must be rounded to
+ * float32 (`Math.fround`) to equal `evaluateEach`'s. The arrays are recycled when the callback
+ * returns: copy what you keep.
+ */
+export interface InstrumentSeries {
+  series: readonly Series[];
+  round: boolean;
+}
+
+/**
+ * `evaluateEach` without the per-expression result copies: for callers that write every value into
+ * their own layout straight away (the handler's panel). No cache.
+ */
+export function evaluateEachSeries(
+  exprs: readonly (string | ExprNode)[],
+  instruments: readonly string[],
+  startIdx: number,
+  endIdx: number,
+  source: FieldSource,
+  onInstrument: (instrumentIndex: number, results: InstrumentSeries) => void,
+  options: Omit<EvaluateManyOptions, 'cache'> = {},
+): void {
+  const p = prepare(exprs, instruments, startIdx, endIdx, source, options);
+  const all = p.roots.map((_, i) => i);
+  const arena = new ArrayArena();
+  instruments.forEach((instrument, ii) => {
+    arena.run(() => {
+      const series: Series[] = new Array(p.roots.length);
+      runInstrument(p, source, instrument, all, (ei, s) => {
+        series[ei] = s;
+      });
+      onInstrument(ii, { series, round: p.opts.float32 });
+    });
     options.onProgress?.(ii + 1, instruments.length);
   });
 }

@@ -5,6 +5,7 @@
  * including its "consecutive same value" rule (an all-equal window gives exactly that value).
  * `N = 0` means an expanding window.
  */
+import { f64 } from '../arena.ts';
 
 function windowOf(n: number, N: number): number {
   return N === 0 ? n : N;
@@ -13,7 +14,7 @@ function windowOf(n: number, N: number): number {
 export function rollingCount(x: Float64Array, N: number): Float64Array {
   const n = x.length;
   const w = windowOf(n, N);
-  const out = new Float64Array(n);
+  const out = f64(n);
   let c = 0;
   for (let t = 0; t < n; t++) {
     if (x[t] === x[t]) c++;
@@ -27,7 +28,7 @@ export function rollingCount(x: Float64Array, N: number): Float64Array {
 function rollingSumMean(x: Float64Array, N: number, mean: boolean): Float64Array {
   const n = x.length;
   const w = windowOf(n, N);
-  const out = new Float64Array(n);
+  const out = f64(n);
   // Kahan sum and pandas' consecutive-same-value run, inlined (this is the hottest kernel).
   let sum = 0;
   let comp = 0;
@@ -99,7 +100,7 @@ const INV_COND_TOL = 2.220446049250313e-16 * 1e3;
 export function rollingVar(x: Float64Array, N: number, ddof = 1): Float64Array {
   const n = x.length;
   const w = windowOf(n, N);
-  const out = new Float64Array(n);
+  const out = f64(n);
   // State lives in locals and the add step is written out twice: a closure over mutable state
   // made this kernel 2-3x slower.
   let nobs = 0;
@@ -186,7 +187,7 @@ export function rollingStd(x: Float64Array, N: number): Float64Array {
  */
 function rollingHigherMoment(x: Float64Array, N: number, order: 3 | 4): Float64Array {
   const n = x.length;
-  const out = new Float64Array(n);
+  const out = f64(n);
   const finish = (t: number, cnt: number, m2: number, m3: number, m4: number, allEqual: boolean): void => {
     const d = cnt;
     if (cnt < order) out[t] = NaN;

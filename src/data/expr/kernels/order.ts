@@ -7,6 +7,7 @@
  *   values once (a sort) and keep the window's counts (and sums, for Mad) in a Fenwick tree over
  *   those ranks: O(log n) per row, so O(n log n) overall whatever the window.
  */
+import { f64, i32, onArenaRelease } from '../arena.ts';
 
 class Fenwick {
   readonly cnt: Int32Array;
@@ -16,8 +17,8 @@ class Fenwick {
     readonly size: number,
     withSums: boolean,
   ) {
-    this.cnt = new Int32Array(size + 1);
-    this.sum = withSums ? new Float64Array(size + 1) : undefined;
+    this.cnt = i32(size + 1);
+    this.sum = withSums ? f64(size + 1) : undefined;
     let top = 1;
     while (top * 2 <= size) top *= 2;
     this.top = top;
@@ -65,14 +66,14 @@ interface Ranked {
 function rankValues(x: Float64Array): Ranked {
   let m = 0;
   for (let i = 0; i < x.length; i++) if (x[i] === x[i]) m++;
-  const sorted = new Float64Array(m);
+  const sorted = f64(m);
   m = 0;
   for (let i = 0; i < x.length; i++) if (x[i] === x[i]) sorted[m++] = x[i];
   sorted.sort();
   let d = 0;
   for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) sorted[d++] = sorted[i];
   const distinct = sorted.subarray(0, d);
-  const rankOf = new Int32Array(x.length);
+  const rankOf = i32(x.length);
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
     if (v !== v) {
@@ -102,7 +103,7 @@ function slide(
   const w = N === 0 ? n : N;
   const ranked = rankValues(x);
   const tree = new Fenwick(Math.max(1, ranked.distinct.length), withSums);
-  const out = new Float64Array(n);
+  const out = f64(n);
   let valid = 0;
   for (let t = 0; t < n; t++) {
     const old = t - w;
@@ -223,7 +224,10 @@ interface SortedWindows {
  * quantiles of it) share one pass of sorted-buffer maintenance, memoised by array identity
  * (evaluated series are never mutated).
  */
-const sortedMemo = new WeakMap<Float64Array, Map<number, SortedWindows>>();
+let sortedMemo = new WeakMap<Float64Array, Map<number, SortedWindows>>();
+onArenaRelease(() => {
+  sortedMemo = new WeakMap();
+});
 
 function sortedWindows(x: Float64Array, w: number): SortedWindows {
   let perW = sortedMemo.get(x);
@@ -231,9 +235,9 @@ function sortedWindows(x: Float64Array, w: number): SortedWindows {
   const hit = perW.get(w);
   if (hit) return hit;
   const n = x.length;
-  const rows = new Float64Array(n * w);
-  const lens = new Int32Array(n);
-  const buf = new Float64Array(w + 1);
+  const rows = f64(n * w);
+  const lens = i32(n);
+  const buf = f64(w + 1);
   let len = 0;
   for (let t = 0; t < n; t++) {
     const old = t - w;
@@ -263,7 +267,7 @@ function sortedWindows(x: Float64Array, w: number): SortedWindows {
 
 function sortedWindow(x: Float64Array, w: number, stat: Stat, q: number): Float64Array {
   const n = x.length;
-  const out = new Float64Array(n);
+  const out = f64(n);
   const { rows, len: lens } = sortedWindows(x, w);
   for (let t = 0; t < n; t++) {
     const len = lens[t];

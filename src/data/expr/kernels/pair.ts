@@ -8,10 +8,11 @@
  * the cancellation that makes pandas 1.x's `mean(ab) − mean(a)·mean(b)` lose digits when the
  * correlation is near zero; pandas 3 returns values within ~1e-9 of the exact ones too.
  */
+import { f64 } from '../arena.ts';
 function twoPass(a: Float64Array, b: Float64Array, N: number, corr: boolean): Float64Array {
   const n = a.length;
   const w = N === 0 ? n : N;
-  const out = new Float64Array(n);
+  const out = f64(n);
   for (let t = 0; t < n; t++) {
     const start = t - w + 1 < 0 ? 0 : t - w + 1;
     // One pass over deviations from the window's first pair: as exact as two passes for data

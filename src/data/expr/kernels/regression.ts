@@ -5,15 +5,16 @@
  * update order is kept so results agree with qlib's to rounding. `N = 0` (expanding) uses a
  * window as long as the series, which gives the same fit as qlib's `expanding.pyx`.
  */
+import { f64 } from '../arena.ts';
 
 type Stat = 'slope' | 'rsquare' | 'resi';
 
 function rollingRegression(x: Float64Array, N: number, stat: Stat): Float64Array {
   const n = x.length;
   const w = N === 0 ? Math.max(1, n) : N;
-  const out = new Float64Array(n);
+  const out = f64(n);
   // Ring buffer of the last w values (pre-filled with NaN, as qlib's deque is).
-  const ring = new Float64Array(w).fill(NaN);
+  const ring = f64(w).fill(NaN);
   let head = 0;
   let naCount = w;
   let iSum = 0;

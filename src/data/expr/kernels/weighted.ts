@@ -1,4 +1,5 @@
 /** Weighted averages: qlib's `WMA` and `EMA`. */
+import { f64 } from '../arena.ts';
 
 /**
  * qlib's `WMA(x, N)`: weights `w_i = i / Σk` for i = 1..L (L the window length, newest largest).
@@ -9,7 +10,7 @@
 export function rollingWma(x: Float64Array, N: number, divideByCount: boolean): Float64Array {
   const n = x.length;
   const w = N === 0 ? n : N;
-  const out = new Float64Array(n);
+  const out = f64(n);
   let sx = 0; // Σ x_j over valid j in window
   let sjx = 0; // Σ j·x_j, j = row index + 1
   let sj = 0; // Σ j over valid j
@@ -51,7 +52,7 @@ export function rollingWma(x: Float64Array, N: number, divideByCount: boolean): 
  */
 export function ewmMean(x: Float64Array, alpha: number): Float64Array {
   const n = x.length;
-  const out = new Float64Array(n);
+  const out = f64(n);
   if (n === 0) return out;
   const oldWtFactor = 1 - alpha;
   const newWt = 1;
@@ -82,7 +83,7 @@ export function ewmMean(x: Float64Array, alpha: number): Float64Array {
  */
 export function expandingEma(x: Float64Array): Float64Array {
   const n = x.length;
-  const out = new Float64Array(n);
+  const out = f64(n);
   let seen = false;
   for (let t = 0; t < n; t++) {
     if (x[t] === x[t]) seen = true;
