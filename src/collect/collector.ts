@@ -142,6 +142,11 @@ export interface RecorderCollectorOptions extends CollectorOptions {
   onlyExist?: boolean;
   /** Recorder statuses collected. Default `['FINISHED']`. */
   status?: RunStatus[];
+  /**
+   * Reads one artifact (e.g. through a cache). Must throw the recorder's ARTIFACT_NOT_FOUND error for
+   * a missing one. Default: `loadObject` with the fast pred.csv reader.
+   */
+  loadArtifact?: (recorder: Recorder, name: string) => unknown;
 }
 
 export interface CollectOverrides {
@@ -179,6 +184,7 @@ export class RecorderCollector extends Collector {
   private readonly storeOpt: ExperimentStore | string | undefined;
   private readonly recKeyFunc: RecKeyFunc;
   private readonly recFilterFunc: RecFilterFunc | undefined;
+  private readonly load: (recorder: Recorder, name: string) => unknown;
   lastStats: CollectStats | undefined;
 
   constructor(opts: RecorderCollectorOptions) {
@@ -187,6 +193,7 @@ export class RecorderCollector extends Collector {
     this.storeOpt = opts.store;
     this.recKeyFunc = opts.recKeyFunc ?? defaultRecKey;
     this.recFilterFunc = opts.recFilterFunc;
+    this.load = opts.loadArtifact ?? loadArtifact;
     this.artifactsPath = opts.artifactsPath ?? { pred: 'pred' };
     const keys = opts.artifactsKey ?? Object.keys(this.artifactsPath);
     this.artifactsKey = Array.isArray(keys) ? [...keys] : [keys];
@@ -279,7 +286,7 @@ export class RecorderCollector extends Collector {
         if (art === ART_KEY_RAW) value = rec;
         else {
           try {
-            value = loadArtifact(rec, this.artifactsPath[art]!);
+            value = this.load(rec, this.artifactsPath[art]!);
           } catch (e) {
             if (onlyExist && e instanceof RecorderError && e.code === 'ARTIFACT_NOT_FOUND') {
               stats.missing.push({ recorderId: rec.id, artifact: art });

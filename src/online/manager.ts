@@ -292,7 +292,7 @@ export class OnlineManager {
   private extendSignals(to: string, cal: readonly string[]): { rows: number; emptyDates: string[] } {
     const from = this.state.signals.end;
     const dates = cal.filter((d) => d >= this.state.beginTime && d <= to && (from === null || d > from));
-    const block = signalBlock(dates.length === 0 ? null : this.prepareSignals(), dates);
+    const block = signalBlock(dates.length === 0 ? null : this.prepareSignals({ after: from, to }), dates);
     mkdirSync(this.stateDir, { recursive: true });
     const bytes = appendSignals(this.signalsPath, this.state.signals.bytes, block.text);
     this.state.signals = { end: dates.length ? dates[dates.length - 1]! : from, bytes, rows: this.state.signals.rows + block.rows };
@@ -300,11 +300,11 @@ export class OnlineManager {
   }
 
   /**
-   * qlib's `prepare_signals` computation, `AverageEnsemble()(getCollector()())`, over every date; null
-   * when no strategy has had an online model yet.
+   * qlib's `prepare_signals` computation, `AverageEnsemble()(getCollector()())`, over every date or
+   * only (after, to] (`dates`); null when no strategy has had an online model yet.
    */
-  prepareSignals(): Panel | null {
-    const collector = this.getCollector();
+  prepareSignals(dates?: { after: string | null; to: string }): Panel | null {
+    const collector = this.getCollector(dates);
     if (Object.keys(collector.collectors).length === 0) return null;
     return new AverageEnsemble().ensemble(collector.run());
   }
@@ -313,13 +313,13 @@ export class OnlineManager {
    * qlib's `get_collector`: a MergeCollector of each strategy's `getCollector`, restricted to the
    * recorders that were ever online for this manager (qlib collected every FINISHED recorder, W31).
    * `run()` gives `{[strategy, 'pred']: {modelGroup: rolled Panel}}`. Strategies with no online model
-   * yet are left out.
+   * yet are left out. `dates` trims the predictions to (after, to] first (`keepDates`).
    */
-  getCollector(): MergeCollector {
+  getCollector(dates?: { after: string | null; to: string }): MergeCollector {
     const collectors: Record<string, Collector> = {};
     for (const s of this.strategies) {
       const ids = this.state.everOnline[s.name] ?? [];
-      if (ids.length > 0) collectors[s.name] = s.getCollector({ recorderIds: ids });
+      if (ids.length > 0) collectors[s.name] = s.getCollector({ recorderIds: ids, ...(dates ? { dates } : {}) });
     }
     return new MergeCollector(collectors);
   }

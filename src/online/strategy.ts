@@ -11,7 +11,12 @@ import type { TaskDef } from '../task/types.ts';
 import type { Recorder } from '../recorder/recorder.ts';
 import { OnlineError } from './errors.ts';
 import { OnlineToolR } from './onlineTool.ts';
+import { statSync } from 'node:fs';
 import { RecorderCollector } from '../collect/collector.ts';
+import { loadArtifact } from '../collect/fastCsv.ts';
+import { KeyedDict, isKeyedDict } from '../collect/keyed.ts';
+import { filterRows } from '../data/processor/panel.ts';
+import { isPanel } from '../recorder/artifacts.ts';
 import type { Processor, RecFilterFunc, RecKeyFunc } from '../collect/collector.ts';
 import { RollingGroup } from '../collect/group.ts';
 import type { Key } from '../collect/keyed.ts';
@@ -43,6 +48,32 @@ export interface StrategyCollectorOptions {
   recFilterFunc?: RecFilterFunc;
   /** Default: `pred`. */
   artifactsKey?: string | string[];
+  /**
+   * Keep only the predictions dated in (after, to] (see `keepDates`) before the processList, so a
+   * routine ensembles only the days it appends. Default: every date.
+   */
+  dates?: { after: string | null; to: string };
+}
+
+/**
+ * A processList entry: each prediction keeps its rows dated in (after, to] and the rows of its first
+ * date. RollingEnsemble orders windows by first date and, per date, takes the latest-starting window
+ * with rows on it, so the rolled result on (after, to] is exactly the untrimmed one.
+ */
+export function keepDates(after: string | null, to: string): Processor {
+  return (value: unknown) => {
+    if (!isKeyedDict(value)) return value;
+    return new KeyedDict(
+      value.entries().map(([k, p]) => {
+        if (!isPanel(p) || p.dates.length === 0) return [k, p] as const;
+        let first = p.dates[0]!;
+        for (const d of p.dates) if (d < first) first = d;
+        const keep = new Uint8Array(p.dates.length);
+        p.dates.forEach((d, r) => (keep[r] = d === first || ((after === null || d > after) && d <= to) ? 1 : 0));
+        return [k, filterRows(p, keep)] as const;
+      }),
+    );
+  };
 }
 
 export class RollingStrategy {
@@ -54,6 +85,7 @@ export class RollingStrategy {
   private toolInstance: OnlineToolR | undefined;
   private providerUri: string | undefined;
   private readonly keyCache = new Map<string, Key>();
+  private readonly artifactCache = new Map<string, { stamp: string; value: unknown }>();
 
   constructor(options: RollingStrategyOptions) {
     if (typeof options.name !== 'string' || options.name === '' || /[\\/]/.test(options.name)) {
@@ -160,6 +192,26 @@ export class RollingStrategy {
   };
 
   /**
+   * The collector's artifact reader, cached per file (inode, mtime and size): a routine re-collects
+   * the same finished predictions every day, and only the ones a PredUpdater rewrote change.
+   */
+  readonly loadArtifact = (rec: Recorder, name: string): unknown => {
+    let st;
+    try {
+      st = statSync(rec.artifactLocalPath(`${name}.csv`));
+    } catch {
+      return loadArtifact(rec, name); // not a CSV artifact (or missing: the reader raises ARTIFACT_NOT_FOUND)
+    }
+    const id = `${rec.id}/${name}`;
+    const stamp = `${st.ino}:${st.mtimeMs}:${st.size}`;
+    const hit = this.artifactCache.get(id);
+    if (hit && hit.stamp === stamp) return hit.value;
+    const value = loadArtifact(rec, name);
+    this.artifactCache.set(id, { stamp, value });
+    return value;
+  };
+
+  /**
    * qlib's `get_collector`: a RecorderCollector over this strategy's experiment with
    * `processList = [RollingGroup()]` (RollingEnsemble per model group) and `recKey` as the key.
    * `recorderIds` restricts it to those recorders (the manager passes the ever-online ones, W31);
@@ -170,7 +222,8 @@ export class RollingStrategy {
     return new RecorderCollector({
       experiment: ids === undefined ? this.experimentName : () => ids.map((id) => this.tool.recorder(id)),
       ...(this.mlruns === undefined ? {} : { store: this.mlruns }),
-      processList: options.processList ?? [new RollingGroup()],
+      processList: [...(options.dates ? [keepDates(options.dates.after, options.dates.to)] : []), ...[options.processList ?? [new RollingGroup()]].flat()],
+      loadArtifact: this.loadArtifact,
       recKeyFunc: options.recKeyFunc ?? this.recKey,
       ...(options.recFilterFunc === undefined ? {} : { recFilterFunc: options.recFilterFunc }),
       ...(options.artifactsKey === undefined ? {} : { artifactsKey: options.artifactsKey }),

@@ -133,12 +133,12 @@ test('kill -9 mid-routine (while training the switch model), then run again: sam
   for (const s of [a, b]) await manager(s).simulate({ end: prev });
   const ra = await runChild(a, switchDay);
   assert.equal(ra.code, 0, ra.out);
-  const runsBefore = runDirs(b);
-  const rb = await runChild(b, switchDay, () => runDirs(b) > runsBefore);
+  const infos = () => getStore({ uri: b.mlruns }).listRecorders({ experimentName: 'lin' }).infos;
+  // killed once its training run is RUNNING (its meta written), i.e. inside taskTrain
+  const rb = await runChild(b, switchDay, () => infos().some((i) => i.status === 'RUNNING'));
   assert.equal(rb.signal, 'SIGKILL', `the child finished before it was killed: ${rb.out}`);
   const stateAfterKill = JSON.parse(readFileSync(join(b.stateDir, 'state.json'), 'utf8')) as { lastRoutine: string };
   assert.equal(stateAfterKill.lastRoutine, prev, 'the killed routine committed nothing');
-  const infos = () => getStore({ uri: b.mlruns }).listRecorders({ experimentName: 'lin' }).infos;
   const orphans = infos().filter((i) => i.status === 'RUNNING');
   assert.equal(orphans.length, 1, 'the killed routine left its training run RUNNING');
   assert.equal(orphans[0]!.stale, true, 'and it is seen as stale (owner pid dead)');
