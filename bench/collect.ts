@@ -59,18 +59,22 @@ const setupMs = performance.now() - t;
 const expDir = join(store.root, store.getExperiment({ experimentName: 'bench_collect' }).id);
 
 const ours: number[] = [];
+const oursCpu: number[] = [];
 let merged: Panel | undefined;
 for (let i = 0; i < REPEATS; i++) {
   t = performance.now();
+  const c0 = process.cpuUsage();
   const out = new RecorderCollector({ experiment: 'bench_collect', store, processList: new RollingGroup() }).run();
   ours.push(performance.now() - t);
+  const c = process.cpuUsage(c0);
+  oursCpu.push((c.user + c.system) / 1000);
   merged = (out.get('pred') as KeyedDict<unknown>).get(['LinearModel']) as Panel;
 }
 const m = merged!;
 
 const py = spawnSync(PY, [join(REPO, 'bench/collect_qlib.py'), expDir, work, String(REPEATS)], { encoding: 'utf8', env: { ...process.env, MLFLOW_ALLOW_FILE_STORE: 'true' }, maxBuffer: 1 << 26 });
 if (py.status !== 0) throw new Error(`qlib side failed (${py.status}): ${py.stderr.slice(-2000)}`);
-const q = JSON.parse(py.stdout.trim().split('\n').pop()!) as { setup_s: number; collect_s: number[]; rows: number; runs: number; out_csv: string };
+const q = JSON.parse(py.stdout.trim().split('\n').pop()!) as { setup_s: number; collect_s: number[]; collect_cpu_s: number[]; rows: number; runs: number; out_csv: string };
 
 // Row-by-row comparison with qlib's merged frame (datetime, instrument, score).
 const lines = readFileSync(q.out_csv, 'utf8').trim().split('\n').slice(1);
@@ -84,9 +88,11 @@ else lines.forEach((l, i) => {
 const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const oursMed = med(ours);
 const qlibMed = med(q.collect_s.map((s) => s * 1000));
+const oursCpuMed = med(oursCpu);
+const qlibCpuMed = med(q.collect_cpu_s.map((s) => s * 1000));
 console.log(`collect bench: ${RUNS} rolling recorders × ${instruments.length} instruments × ${SPAN} days (step ${STEP}, overlap ${SPAN - STEP}); merged ${m.dates.length} rows, ${new Set(m.dates).size} dates`);
-console.log(`  qtask RecorderCollector+RollingGroup (pred.csv):      median ${oursMed.toFixed(0)} ms  (runs: ${ours.map((x) => x.toFixed(0)).join(', ')})`);
-console.log(`  qlib 0.9.7 RecorderCollector+RollingGroup (pred.pkl): median ${qlibMed.toFixed(0)} ms  (runs: ${q.collect_s.map((x) => (x * 1000).toFixed(0)).join(', ')})`);
-console.log(`  speed-up ${(qlibMed / oursMed).toFixed(2)}x; outputs ${mismatches === 0 ? 'identical row by row' : `DIFFER in ${mismatches} rows`}; setup: qtask ${(setupMs / 1000).toFixed(1)} s, qlib copy ${q.setup_s.toFixed(1)} s; load avg ${loadavg()[0]!.toFixed(2)}`);
+console.log(`  qtask RecorderCollector+RollingGroup (pred.csv):      median ${oursMed.toFixed(0)} ms wall, ${oursCpuMed.toFixed(0)} ms CPU  (wall runs: ${ours.map((x) => x.toFixed(0)).join(', ')})`);
+console.log(`  qlib 0.9.7 RecorderCollector+RollingGroup (pred.pkl): median ${qlibMed.toFixed(0)} ms wall, ${qlibCpuMed.toFixed(0)} ms CPU  (wall runs: ${q.collect_s.map((x) => (x * 1000).toFixed(0)).join(', ')})`);
+console.log(`  speed-up ${(qlibMed / oursMed).toFixed(2)}x wall, ${(qlibCpuMed / oursCpuMed).toFixed(2)}x CPU; outputs ${mismatches === 0 ? 'identical row by row' : `DIFFER in ${mismatches} rows`}; setup: qtask ${(setupMs / 1000).toFixed(1)} s, qlib copy ${q.setup_s.toFixed(1)} s; load avg ${loadavg()[0]!.toFixed(2)}`);
 rmSync(work, { recursive: true, force: true });
 if (mismatches) process.exitCode = 1;

@@ -3,7 +3,7 @@ MLflow file store as pickles (pred.pkl, task), then times qlib 0.9.7's
 RecorderCollector(process_list=RollingGroup(), rec_key_func=(model class, test segment)) on them.
 
 usage: python collect_qlib.py QTASK_EXPERIMENT_DIR WORK_DIR REPEATS
-prints one JSON line: {"setup_s", "collect_s": [...], "rows", "out_csv"}
+prints one JSON line: {"setup_s", "collect_s": [...], "collect_cpu_s": [...], "rows", "out_csv"}
 """
 import json
 import os
@@ -46,12 +46,15 @@ def rec_key(recorder):
 
 
 times = []
+cpu_times = []
 out = None
 for _ in range(repeats):
     t = time.perf_counter()
+    c = time.process_time()
     out = RecorderCollector(experiment="bench_collect", process_list=RollingGroup(), rec_key_func=rec_key)()
     times.append(time.perf_counter() - t)
+    cpu_times.append(time.process_time() - c)
 (group_key, merged), = out["pred"].items()
 out_csv = os.path.join(work, "qlib_rolling.csv")
 merged.to_csv(out_csv, float_format="%.17g")
-print(json.dumps({"setup_s": setup_s, "collect_s": times, "rows": int(len(merged)), "group": list(group_key), "runs": len(runs), "out_csv": out_csv}))
+print(json.dumps({"setup_s": setup_s, "collect_s": times, "collect_cpu_s": cpu_times, "rows": int(len(merged)), "group": list(group_key), "runs": len(runs), "out_csv": out_csv}))

@@ -74,6 +74,8 @@ interface SideReport {
   /** Process start to the simulate call (qlib: import + qlib.init). */
   startupS: number;
   simulateS: number;
+  /** CPU time of the simulate call, all threads (qlib: plus reaped child processes). */
+  simulateCpuS: number;
   firstTrainS: number;
   retrainS: number[];
   retrainDays: string[];
@@ -138,6 +140,7 @@ async function runQtaskSide(work: string): Promise<void> {
   const retrainDays: string[] = [];
   let routines = 0;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const signal = await manager.simulate({
     end: setup.end,
     onDay: (r) => {
@@ -146,6 +149,7 @@ async function runQtaskSide(work: string): Promise<void> {
     },
   });
   const simulateS = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   const seen = new Set<string>();
   let duplicateRows = 0;
   for (let i = 0; i < signal.dates.length; i++) {
@@ -158,6 +162,7 @@ async function runQtaskSide(work: string): Promise<void> {
     side: 'qtask',
     startupS,
     simulateS,
+    simulateCpuS: (cpu.user + cpu.system) / 1e6,
     firstTrainS: (trainer.calls[0]?.ms ?? 0) / 1000,
     retrainS: trainer.calls.slice(1).map((c) => c.ms / 1000),
     retrainDays,
@@ -266,7 +271,7 @@ async function main(): Promise<void> {
       const sameSchedule = JSON.stringify(ours.report.retrainDays) === JSON.stringify(theirs.report.retrainDays);
       console.log(`retrain days: ${sameSchedule ? 'same on both sides' : `DIFFER: qtask ${ours.report.retrainDays.join(',')} vs qlib ${theirs.report.retrainDays.join(',')}`}`);
       console.log(`signals: ${cmp.common} common (date, instrument) rows, ${cmp.onlyQtask} only in qtask, ${cmp.onlyQlib} only in qlib; max |diff| ${cmp.maxAbsDiff.toExponential(2)}, correlation ${cmp.corr.toFixed(6)}`);
-      console.log(`speed-up: simulate ${(theirs.report.simulateS / ours.report.simulateS).toFixed(2)}x, process wall ${(theirs.wallS / ours.wallS).toFixed(2)}x`);
+      console.log(`speed-up: simulate ${(theirs.report.simulateS / ours.report.simulateS).toFixed(2)}x wall, ${(theirs.report.simulateCpuS / ours.report.simulateCpuS).toFixed(2)}x CPU; process wall ${(theirs.wallS / ours.wallS).toFixed(2)}x`);
       if (!sameSchedule) process.exitCode = 1;
     }
     console.log(`machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, load average ${load0.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at the end; ${new Date().toISOString().slice(0, 16)}Z`);
@@ -281,7 +286,7 @@ function print(r: SideReport, wallS: number): void {
   const retrain = r.retrainS.reduce((a, b) => a + b, 0);
   const other = r.simulateS - r.firstTrainS - retrain - r.signalS;
   console.log(
-    `${r.side.padEnd(5)}: process ${s(wallS)} (start-up ${s(r.startupS)}), simulate ${s(r.simulateS)} = first train ${s(r.firstTrainS)} + ${r.retrainS.length} retrains ${s(retrain)} + signal prep ${s(r.signalS)} + other routine work ${s(other)}; ` +
+    `${r.side.padEnd(5)}: process ${s(wallS)} (start-up ${s(r.startupS)}), simulate ${s(r.simulateS)} (CPU ${s(r.simulateCpuS)}) = first train ${s(r.firstTrainS)} + ${r.retrainS.length} retrains ${s(retrain)} + signal prep ${s(r.signalS)} + other routine work ${s(other)}; ` +
       `${r.routines} routines, signal ${r.signalRows} rows / ${r.signalDates} dates (${r.firstSignal} … ${r.lastSignal}), ${r.duplicateRows} duplicate rows; peak RSS ${r.maxRssMb.toFixed(0)} MB`,
   );
 }

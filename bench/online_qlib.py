@@ -94,9 +94,16 @@ def counted_routine(*args, **kwargs):
 manager.routine = counted_routine
 
 startup_s = time.perf_counter() - T_START
+def cpu_s():
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 t0 = time.perf_counter()
+cpu0 = cpu_s()
 signals = manager.simulate(end_time=setup["end"])
 simulate_s = time.perf_counter() - t0
+simulate_cpu_s = cpu_s() - cpu0
 
 frame = signals.to_frame("score") if isinstance(signals, pd.Series) else signals
 out_csv = os.path.join(work, "signals.csv")
@@ -109,6 +116,7 @@ print(
             "side": "qlib",
             "startupS": startup_s,
             "simulateS": simulate_s,
+            "simulateCpuS": simulate_cpu_s,
             "firstTrainS": train_calls[0][1] if train_calls else 0.0,
             "retrainS": [s for _, s in train_calls[1:]],
             "retrainDays": [d for d, _ in train_calls[1:]],
