@@ -124,7 +124,7 @@ describe('three hosts in network namespaces', { skip: refusal ?? false }, () => 
       ],
       leaseSeconds: LEASE_S,
       // A claim reply held up by the cut link can start its attempt after a later one (seen once in
-      // four runs): the overlap checks still require that holder to be dead or reported lease-lost.
+      // three runs): the overlap checks still require that holder to be dead or reported lease-lost.
       strictStartOrder: false,
       maxKills: 4,
       killPhaseMs: 15_000,
