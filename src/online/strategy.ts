@@ -60,7 +60,7 @@ export interface StrategyCollectorOptions {
  * date. RollingEnsemble orders windows by first date and, per date, takes the latest-starting window
  * with rows on it, so the rolled result on (after, to] is exactly the untrimmed one.
  */
-export function keepDates(after: string | null, to: string): Processor {
+export function keepDates(after: string | null, to: string): (value: unknown) => unknown {
   return (value: unknown) => {
     if (!isKeyedDict(value)) return value;
     return new KeyedDict(

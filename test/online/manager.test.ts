@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Calendar } from '../../src/generate/calendar.ts';
+import type { KeyedDict } from '../../src/collect/keyed.ts';
 import { getStore } from '../../src/recorder/R.ts';
 import { getSegment } from '../../src/task/definition.ts';
 import type { TaskDef } from '../../src/task/types.ts';
@@ -80,6 +81,16 @@ test('simulate 2019: a signal every trading day, models switch every 60 trading 
       assert.ok(Math.abs(r[2] - want[i]![1]) < 1e-12, `${d} ${r[1]}`);
     });
   }
+
+  // the collect stage over every date, untrimmed (qlib's prepare_signals), gives the same rows as the
+  // day-by-day trimmed extension
+  const collected = m.getCollector().run();
+  assert.deepEqual(collected.keys(), [['lin', 'pred']]);
+  const groups = collected.get(['lin', 'pred']) as KeyedDict<unknown>;
+  assert.equal(groups.size, 1, 'one model group (class + kwargs)');
+  const full = m.prepareSignals()!;
+  const fullRows = full.dates.map((d, i) => `${d},${full.instruments[i]},${full.values[0]![i]}`).filter((r, i) => r.slice(0, 10) >= '2019-01-02' && Number.isFinite(full.values[0]![i]!));
+  assert.deepEqual(fullRows, sig.dates.map((d, i) => `${d},${sig.instruments[i]},${sig.values[0]![i]}`));
 
   // idempotent: the same day again (in this process, then reloaded in a fresh manager) changes nothing
   const files = [m.statePath, m.signalsPath, m.strategies[0]!.tool.file];
