@@ -35,7 +35,16 @@ CREATE INDEX IF NOT EXISTS tasks_claim ON tasks (pool, status, priority DESC, cr
 export interface OpenOptions {
   /** How long a write waits for another process's write lock, in ms. Default 10000. */
   busyTimeoutMs?: number;
+  /**
+   * Page cache of this connection, in KiB. Default 2048. Kept small on purpose: SQLite scans the
+   * whole cache's hash table whenever a commit grows the file (claims grow rows, so pages split)
+   * and whenever another process's write invalidates the cache, and both happen on nearly every
+   * claim or commit; the operating system's file cache still serves re-reads.
+   */
+  cacheSizeKiB?: number;
 }
+
+export const DEFAULT_CACHE_SIZE_KIB = 2048;
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 
@@ -72,6 +81,8 @@ export function openDatabase(path: string, opts: OpenOptions = {}): SqliteDataba
     }
     if (!memory) db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    const cacheKiB = Number.isFinite(opts.cacheSizeKiB) ? Math.max(64, Math.floor(opts.cacheSizeKiB!)) : DEFAULT_CACHE_SIZE_KIB;
+    db.pragma(`cache_size = ${-cacheKiB}`);
     db.exec(SCHEMA_SQL);
     if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
     // From here on the store waits for locks itself (busy.ts); SQLite's handler sleeps in ms steps.
