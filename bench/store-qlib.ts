@@ -13,7 +13,7 @@
  *     upper bound and the ratio a lower bound.
  * `--write` replaces the MongoDB section of BENCHMARKS.md.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, homedir, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -46,6 +46,8 @@ interface DrainResult {
   rate: number;
   count: number;
   commands: Commands;
+  /** Server CPU ms spent during the run, per task done. */
+  serverMsPerTask: number;
 }
 
 function addCommand(into: Commands, key: string, ms: number, n = 1): void {
@@ -95,6 +97,37 @@ async function child(url: string, pool: string, budgetMs: number): Promise<void>
   await store.close();
 }
 
+/**
+ * The server's process, found by the port it listens on (`--server-pid` overrides), so the bench can
+ * report server CPU per task: unlike wall time, it barely moves with the load other jobs put on
+ * a shared machine. null when it cannot be found (e.g. a remote server).
+ */
+function serverPid(url: string): number | null {
+  const given = flag('--server-pid');
+  if (given) return Number(given);
+  const port = /:(\d+)\/?/.exec(url.replace(/^mongodb:\/\/[^@/]*@/, 'mongodb://'))?.[1] ?? '27017';
+  try {
+    const out = execFileSync('ss', ['-ltnpH', `sport = :${port}`], { encoding: 'utf8' });
+    const pid = /pid=(\d+)/.exec(out)?.[1];
+    return pid ? Number(pid) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** User + system CPU of `pid` in ms (Linux /proc). */
+function cpuMs(pid: number | null): number {
+  if (pid === null) return Number.NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (100 Hz)
+  } catch {
+    return Number.NaN;
+  }
+}
+
+let SERVER_PID: number | null = null;
+
 /** Starts `workers` processes, releases them together, returns tasks per second over the union of their runs. */
 async function drain(cmd: string, cmdArgs: string[], workers: number, budgetMs: number): Promise<DrainResult> {
   const procs = Array.from({ length: workers }, () => spawn(cmd, cmdArgs, { cwd: REPO, stdio: ['pipe', 'pipe', 'inherit'] }));
@@ -104,13 +137,15 @@ async function drain(cmd: string, cmdArgs: string[], workers: number, budgetMs: 
     return { ready: waitFor(() => out.includes('ready')), done: new Promise<string>((r) => p.on('close', () => r(out))) };
   });
   await Promise.all(outputs.map((o) => o.ready));
+  const cpu0 = cpuMs(SERVER_PID);
   for (const p of procs) p.stdin.write('go\n');
   const killer = setTimeout(() => procs.forEach((p) => p.kill('SIGKILL')), budgetMs + 120_000);
   const results = (await Promise.all(outputs.map((o) => o.done))).map((out) => JSON.parse(out.trim().split('\n').pop()!) as Drained);
   clearTimeout(killer);
   const count = results.reduce((n, r) => n + r.count, 0);
   const span = Math.max(...results.map((r) => r.end)) - Math.min(...results.map((r) => r.start));
-  return { rate: (count / span) * 1000, count, commands: mergeCommands(results.map((r) => r.commands)) };
+  const serverMsPerTask = (cpuMs(SERVER_PID) - cpu0) / Math.max(1, count);
+  return { rate: (count / span) * 1000, count, commands: mergeCommands(results.map((r) => r.commands)), serverMsPerTask };
 }
 
 function waitFor(check: () => boolean): Promise<void> {
@@ -136,6 +171,7 @@ async function main(): Promise<void> {
   const db = `bench_${Date.now().toString(36)}`;
   const url = `${root}${db}`;
   const store = await openMongoStore(url);
+  SERVER_PID = serverPid(root);
   const started = Date.now();
   const rows: string[] = [];
   const load0 = loadavg()[0]!;
@@ -155,7 +191,8 @@ async function main(): Promise<void> {
       await promisify(execFile)(PYTHON, ['bench/store-qlib.py', root, db, lPool, 'seed', String(size)], { cwd: REPO, maxBuffer: 1 << 24 });
       const l = await drainQlib(root, db, lPool, workers, budgetMs);
       rows.push(
-        `| ${size} waiting | ${workers} | ${q.rate.toFixed(1)} tasks/s (${q.count}) | ${l.rate.toFixed(1)} tasks/s (${l.count}) | **${(q.rate / l.rate).toFixed(1)}x** |`,
+        `| ${size} waiting | ${workers} | ${q.rate.toFixed(1)} tasks/s (${q.count}) | ${l.rate.toFixed(1)} tasks/s (${l.count}) | **${(q.rate / l.rate).toFixed(1)}x** | ` +
+          `${q.serverMsPerTask.toFixed(0)} / ${l.serverMsPerTask.toFixed(0)} ms (${(l.serverMsPerTask / q.serverMsPerTask).toFixed(1)}x) |`,
       );
       console.log(rows[rows.length - 1]);
       if (workers === 1) {
@@ -185,9 +222,12 @@ async function main(): Promise<void> {
       `(both sizes reported) and stops after ${budgetMs / 1000} s or an empty pool; each worker is its own process. ` +
       `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${load0.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at the end (shared with other jobs). Run time ${((Date.now() - started) / 1000).toFixed(0)} s.`,
     '',
-    '| pool | workers | qtask claim+commit | qlib fetch_task+commit_task_res | qtask / qlib |',
-    '|---|---|---|---|---|',
+    '| pool | workers | qtask claim+commit | qlib fetch_task+commit_task_res | qtask / qlib | server CPU per task, qtask / qlib |',
+    '|---|---|---|---|---|---|',
     ...rows,
+    '',
+    'Server CPU per task: the server process\'s user+system CPU during the run (/proc) divided by the tasks done —',
+    'what each task costs the server, which moves much less than wall time with the load of other jobs.',
     '',
     '| measure | qtask | qlib | qtask / qlib |',
     '|---|---|---|---|',
@@ -251,12 +291,14 @@ async function drainQlib(root: string, db: string, pool: string, workers: number
     return { ready: waitFor(() => out.includes('ready')), done: new Promise<void>((r) => p.on('close', () => r())), out: () => out };
   });
   await Promise.all(ready.map((r) => r.ready));
+  const cpu0 = cpuMs(SERVER_PID);
   const start = Date.now();
   for (const p of procs) p.stdin.write('go\n');
   const timer = setTimeout(() => procs.forEach((p) => p.kill('SIGTERM')), budgetMs + 60_000);
   await Promise.all(ready.map((r) => r.done));
   clearTimeout(timer);
   const end = Date.now();
+  const cpu1 = cpuMs(SERVER_PID);
   const { stdout } = await promisify(execFile)(
     PYTHON,
     ['-c', `import pymongo,sys;print(pymongo.MongoClient(sys.argv[1])[sys.argv[2]][sys.argv[3]].count_documents({"status":"done"}))`, root, db, pool],
@@ -273,7 +315,7 @@ async function drainQlib(root: string, db: string, pool: string, workers: number
       }
     }),
   );
-  return { rate: (count / (end - start)) * 1000, count, commands };
+  return { rate: (count / (end - start)) * 1000, count, commands, serverMsPerTask: (cpu1 - cpu0) / Math.max(1, count) };
 }
 
 /** Medians of single requests on a pool of `size` tasks, at the middle of the table (FerretDB scans in insertion order). */

@@ -152,7 +152,8 @@ export class MongoTaskStore implements TaskStore {
   /** Attempts this process holds (ticket path): `pool\0taskId` → token and attempt, so a commit need not re-read its task. */
   private readonly held = new Map<string, { token: string; attempt: number }>();
   private readonly lastReclaim = new Map<string, number>();
-  /** How long the last expiry sweep of each pool took; sweeps are spaced by at least 10x that. */
+  private readonly openedAt = Date.now();
+  /** How long the last expiry sweep of each pool took; sweeps are spaced by at least SWEEP_SPACING times that. */
   private readonly sweepMs = new Map<string, number>();
   /** How often a claim first sweeps expired leases (FerretDB: 5 s, and whenever nothing else is claimable; MongoDB: every claim). */
   reclaimEveryMs = 0;
@@ -323,7 +324,11 @@ export class MongoTaskStore implements TaskStore {
       // Expired leases first go back to the status they were claimed from (or to failed), as in
       // reclaimExpired; then the claim itself is ONE findOneAndUpdate.
       let reclaimed = false;
-      if (!earlier && Date.now() - (this.lastReclaim.get(pool) ?? 0) >= Math.max(this.reclaimEveryMs, 10 * (this.reclaimEveryMs > 0 ? (this.sweepMs.get(pool) ?? 0) : 0))) {
+      // Throttled (FerretDB): the first sweep of a pool comes reclaimEveryMs after the store opened
+      // (or as soon as nothing else is claimable), so that a starting worker does not pay a
+      // whole-pool scan before its first task; later sweeps are spaced by 20x their own duration.
+      const sinceSweep = Date.now() - (this.lastReclaim.get(pool) ?? (this.reclaimEveryMs > 0 ? this.openedAt : 0));
+      if (!earlier && sinceSweep >= Math.max(this.reclaimEveryMs, SWEEP_SPACING * (this.reclaimEveryMs > 0 ? (this.sweepMs.get(pool) ?? 0) : 0))) {
         this.lastReclaim.set(pool, Date.now());
         await this.reclaim(pool, coll, maxAttempts);
         reclaimed = true;
@@ -975,7 +980,9 @@ function shuffle<T>(list: T[]): void {
 const CANDIDATE_BATCH = 64;
 const CANDIDATE_TTL_MS = 2_000;
 /** …or for this many times the scan's own duration, so that scans stay a small share of the work on big pools. */
-const CANDIDATE_TTL_SCANS = 10;
+const CANDIDATE_TTL_SCANS = 20;
+/** Expiry sweeps (FerretDB) are at least this many times their own duration apart. */
+const SWEEP_SPACING = 20;
 
 /** A ticket's winner's write must be visible by then, or the claim is rolled forward. */
 const TICKET_GRACE_MS = 5_000;
