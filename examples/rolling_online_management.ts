@@ -7,11 +7,15 @@
  *                 window when due, switch the online set, extend predictions and signals
  *   add_strategy  first-train a second strategy ("LinearRidge"); later routines average both
  *   status        the saved state: online models per strategy, signal range
+ *   worker        qlib's `trainer.worker()` for each strategy: train (or, for a delay trainer, fit) what
+ *                 is left in the strategies' task pools; run it in other processes to help a routine
  *   main          first_run at `--begin`, routines at a few dates up to the last day, add_strategy,
  *                 one more routine (the default)
  *
- * The state (JSON) lives in WORK/state, the recorders in WORK/mlruns; without `--provider` a
- * synthetic market (`qtask data synth`) is generated into WORK/data.
+ * `--trainer` is qlib's default DelayTrainerRM: tasks go into a task pool per strategy (SQLite,
+ * WORK/task_pool.db), are logged first and fitted at the routine's end. TrainerR/DelayTrainerR train
+ * in this process without a pool. The state (JSON) lives in WORK/state, the recorders in WORK/mlruns;
+ * without `--provider` a synthetic market (`qtask data synth`) is generated into WORK/data.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,8 +25,11 @@ import { formatTable } from '../src/cli/output.ts';
 import { LocalProvider } from '../src/data/provider/index.ts';
 import { Calendar } from '../src/generate/calendar.ts';
 import { RollingGen } from '../src/generate/rollingGen.ts';
-import { LocalTrainer, OnlineManager, RollingStrategy } from '../src/online/index.ts';
-import type { RoutineResult } from '../src/online/index.ts';
+import { LocalTrainer, OnlineManager, PoolTrainer, RollingStrategy } from '../src/online/index.ts';
+import type { OnlineTrainer, RoutineResult } from '../src/online/index.ts';
+import { TaskManager } from '../src/store/taskManager.ts';
+import { openStore } from '../src/store/url.ts';
+import { DelayTrainerRM, TrainerRM } from '../src/workflow/trainer.ts';
 import { onlineTemplate } from './lib/onlineTemplate.ts';
 import { chooseProvider } from './lib/provider.ts';
 import { out, stage } from './lib/report.ts';
@@ -34,7 +41,11 @@ interface Opts {
   begin?: string;
   date?: string;
   json?: boolean;
+  trainer: TrainerName;
 }
+
+const TRAINERS = ['TrainerR', 'DelayTrainerR', 'TrainerRM', 'DelayTrainerRM'] as const;
+type TrainerName = (typeof TRAINERS)[number];
 
 const STRATEGIES = { LinearModel: { estimator: 'ols' }, LinearRidge: { estimator: 'ridge', alpha: 1 } } as const;
 
@@ -80,8 +91,31 @@ class Example {
     );
   }
 
-  trainer(): LocalTrainer {
-    return new LocalTrainer({ providerUri: this.provider, mlruns: this.mlruns, onTrained: (ref) => out(`   trained recorder ${ref.recorderId} (${ref.experimentName})`) });
+  get poolUrl(): string {
+    return `sqlite:${join(this.work, 'task_pool.db')}`;
+  }
+
+  trainer(): OnlineTrainer {
+    const delay = this.o.trainer.startsWith('Delay');
+    if (this.o.trainer.endsWith('RM')) return new PoolTrainer({ store: this.poolUrl, providerUri: this.provider, mlruns: this.mlruns, delay });
+    return new LocalTrainer({ providerUri: this.provider, mlruns: this.mlruns, delay, onTrained: (ref) => out(`   trained recorder ${ref.recorderId} (${ref.experimentName})`) });
+  }
+
+  /** qlib's `worker()`: each strategy's pool trainer drains its pool (waiting tasks, or part_done ones for a delay trainer). */
+  async worker(): Promise<void> {
+    if (!this.o.trainer.endsWith('RM')) throw new InvalidArgumentError(`--trainer ${this.o.trainer} has no task pool; workers need TrainerRM or DelayTrainerRM`);
+    const store = await openStore(this.poolUrl);
+    try {
+      for (const name of this.load().state.strategies) {
+        const opts = { experimentName: name, store, taskPool: name, provider: this.provider, mlruns: this.mlruns };
+        const tm = new TaskManager(store, name, { log: () => {} });
+        const before = await tm.taskStat();
+        await (this.o.trainer === 'DelayTrainerRM' ? new DelayTrainerRM(opts) : new TrainerRM(opts)).worker();
+        out(`   pool ${name}: ${JSON.stringify(before)} → ${JSON.stringify(await tm.taskStat())}`);
+      }
+    } finally {
+      await store.close();
+    }
   }
 
   /** The strategies named in the saved state (add_strategy may have added one). */
@@ -95,6 +129,8 @@ class Example {
   async firstRun(): Promise<void> {
     rmSync(this.stateDir, { recursive: true, force: true });
     rmSync(this.mlruns, { recursive: true, force: true });
+    // qlib's reset also removes the strategies' task pools
+    rmSync(join(this.work, 'task_pool.db'), { force: true });
     const m = new OnlineManager({ strategies: this.strategies(['LinearModel']), trainer: this.trainer(), providerUri: this.provider, stateDir: this.stateDir, beginTime: this.calendar()[this.beginIndex()]! });
     await m.firstTrain();
     this.printStatus(m);
@@ -137,6 +173,10 @@ const common = (c: Command) =>
     .option('--work-dir <dir>', 'state, mlruns and synthetic data (default: a new temp dir; pass one to run the steps separately)')
     .option('--step <n>', 'trading days per rolling window', positive, 40)
     .option('--begin <day>', 'first online day (default: 126 trading days before the end of the data)')
+    .option('--trainer <name>', `${TRAINERS.join(', ')}`, (v: string) => {
+      if (!(TRAINERS as readonly string[]).includes(v)) throw new InvalidArgumentError(`--trainer must be one of ${TRAINERS.join(', ')}`);
+      return v;
+    }, 'DelayTrainerRM')
     .option('--json', 'print the final status as JSON');
 
 const act = (body: (ex: Example) => Promise<unknown>) => async (o: Opts) => {
@@ -150,6 +190,7 @@ common(program.command('first_run')).action(act((ex) => stage('first_run', () =>
 common(program.command('routine').option('--date <day>', 'routine day (default: the last calendar day)')).action(act((ex) => stage('routine', () => ex.routine(ex.o.date))));
 common(program.command('add_strategy')).action(act((ex) => stage('add_strategy', () => ex.addStrategy())));
 common(program.command('status')).action(act(async (ex) => ex.printStatus(ex.load())));
+common(program.command('worker')).action(act((ex) => stage('worker', () => ex.worker())));
 common(program.command('main', { isDefault: true })).action(
   act(async (ex) => {
     await stage('first_run', () => ex.firstRun());

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { LocalProvider } from '../../src/data/provider/index.ts';
+import { SqliteTaskStore } from '../../src/store/sqlite.ts';
+import { TaskManager } from '../../src/store/taskManager.ts';
 import { lastJson, removeAtExit, runNode, tsx } from './helpers.ts';
 
 it('first_run, three routines (models switch), an idempotent same-day routine, add_strategy, then a separate routine process', { timeout: 300_000 }, async () => {
@@ -23,6 +25,18 @@ it('first_run, three routines (models switch), an idempotent same-day routine, a
   const lin = s.strategies[0]!;
   assert.ok(lin.models >= 3 && lin.onlineVersion >= 3, `models switched: ${JSON.stringify(lin)}`);
   assert.equal(s.strategies[1]!.models, 1);
+
+  // qlib's default DelayTrainerRM: one task pool per strategy, every task fitted (done)
+  const store = new SqliteTaskStore(join(work, 'task_pool.db'));
+  for (const x of s.strategies) {
+    const docs = await new TaskManager(store, x.name, { log: () => {} }).query({});
+    assert.equal(docs.length, x.models, `${x.name}: one pool task per model`);
+    assert.ok(docs.every((d) => d.status === 'done'), `${x.name}: ${docs.map((d) => d.status).join()}`);
+  }
+  await store.close();
+  const worker = await runNode([...tsx('examples/rolling_online_management.ts'), 'worker', '--work-dir', work], 120_000);
+  assert.equal(worker.code, 0, worker.stderr);
+  assert.match(worker.stdout, /pool LinearModel: \{"done":\d+\} → \{"done":\d+\}/);
 
   // A later day's routine in a fresh process: the saved state reloads with both strategies; the day is done already.
   const again = await runNode([...tsx('examples/rolling_online_management.ts'), 'routine', '--work-dir', work, '--json'], 120_000);
