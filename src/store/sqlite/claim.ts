@@ -87,7 +87,9 @@ export function claim(c: Conn, pool: string, opts: ResolvedClaim): ClaimedTask |
       })
       .immediate();
   }
-  return row === undefined ? null : { task: rowToDocument(row), lease: rowToLease(row) };
+  if (row === undefined) return null;
+  const task = rowToDocument(row);
+  return { task, lease: rowToLease(row, task) };
 }
 
 /** Per connection: the claim statement for each SQL-decided filter, without and with excluded ids. */

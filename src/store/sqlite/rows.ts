@@ -101,7 +101,8 @@ export function rowToDocument(row: TaskRow): TaskDocument {
     status: row.status,
     priority: row.priority,
     attempts: row.attempts,
-    lastError: JSON.parse(row.last_error) as TaskErrorInfo | null,
+    // Most tasks never failed: skip the parser for the stored 'null'.
+    lastError: row.last_error === 'null' ? null : (JSON.parse(row.last_error) as TaskErrorInfo | null),
     createdAt: new Date(row.created_at).toISOString(),
     startedAt: iso(row.started_at),
     finishedAt: iso(row.finished_at),
@@ -113,11 +114,12 @@ export function rowToDocument(row: TaskRow): TaskDocument {
   return doc;
 }
 
-export function rowToLease(row: TaskRow): Lease {
+export function rowToLease(row: TaskRow, doc?: TaskDocument): Lease {
   return {
     taskId: row.id,
     token: row.lease_token!,
-    expiresAt: new Date(row.lease_expires_at!).toISOString(),
+    // The document (when given) already formatted this date.
+    expiresAt: doc?.leaseExpiresAt ?? new Date(row.lease_expires_at!).toISOString(),
     worker: row.worker!,
     attempt: row.attempts,
   };

@@ -16,9 +16,17 @@ export interface SqlWhere {
 }
 
 const cache = new Map<string, SqlWhere>();
+let emptyWhere: SqlWhere | undefined;
+
+function isEmpty(o: object): boolean {
+  for (const _ in o) return false;
+  return Object.getOwnPropertySymbols(o).length === 0;
+}
 
 /** `buildWhere`, memoised by the filter's JSON text (workers claim with the same query over and over). */
 export function buildWhere(filter: TaskFilter | undefined): SqlWhere {
+  // The common claim filter: no conditions. Skips serialising it for the cache key.
+  if (filter === undefined || (Object.getPrototypeOf(filter) === Object.prototype && isEmpty(filter))) return (emptyWhere ??= buildWhereUncached({}));
   // The replacer keeps `undefined` (which parseFilter refuses) distinct from a missing key or null.
   const key = JSON.stringify(filter ?? {}, (_k, v: unknown) => (v === undefined ? '\u0000undefined' : v));
   if (key.length > 4000) return buildWhereUncached(filter);
