@@ -88,6 +88,10 @@ test('simulate 2019: a signal every trading day, models switch every 60 trading 
   assert.deepEqual(collected.keys(), [['lin', 'pred']]);
   const groups = collected.get(['lin', 'pred']) as KeyedDict<unknown>;
   assert.equal(groups.size, 1, 'one model group (class + kwargs)');
+  // qlib's strategy.get_collector(): every FINISHED recorder of the experiment (here: the same 5)
+  const all = m.strategies[0]!.getCollector().run();
+  assert.deepEqual(all.keys(), ['pred']);
+  assert.deepEqual((all.get('pred') as KeyedDict<unknown>).entries(), groups.entries());
   const full = m.prepareSignals()!;
   const fullRows = full.dates.map((d, i) => `${d},${full.instruments[i]},${full.values[0]![i]}`).filter((r, i) => r.slice(0, 10) >= '2019-01-02' && r.slice(0, 10) <= '2019-12-31' && Number.isFinite(full.values[0]![i]!));
   assert.deepEqual(fullRows, sig.dates.map((d, i) => `${d},${sig.instruments[i]},${sig.values[0]![i]}`));
