@@ -10,6 +10,7 @@ import { isTaskStatus, type JsonValue, type TaskStatus } from '../task/types.ts'
 import { runTaskInChild, type ChildTaskHandle } from './childTask.ts';
 import { serializeError } from './errorInfo.ts';
 import { assertJsonResult } from './jsonResult.ts';
+import { LeaseClock, leaseSafetyMarginMs } from './leaseClock.ts';
 import { loadTaskFunction, parseTaskFnSpec, resolveTaskFnModule } from './taskFunction.ts';
 import { emptyStats, type RunEvent, type RunStats, type RunTaskOptions, type TaskContext, type TaskFn, type TaskFnSpec, type TaskOutcome } from './types.ts';
 
@@ -36,6 +37,11 @@ interface ResolvedOptions {
   afterStatus: TaskStatus;
   leaseMs: number;
   heartbeatMs: number;
+  /**
+   * Whether a lease that was not renewed within its safe part ends the run (LeaseClock). Only when
+   * heartbeats are due before that point: otherwise every task would end so.
+   */
+  guardDeadline: boolean;
   maxAttempts: number;
   graceMs: number;
   worker: string;
@@ -83,6 +89,7 @@ export function validateRunOptions(taskFn: TaskFn | TaskFnSpec | string, o: RunT
 
 function resolveOptions(o: RunTaskOptions): ResolvedOptions {
   const leaseMs = o.leaseMs ?? 60_000;
+  const heartbeatMs = o.heartbeatMs ?? leaseMs / 3;
   const worker = o.worker ?? defaultWorkerId();
   const emit = (e: RunEvent) => {
     try {
@@ -98,7 +105,8 @@ function resolveOptions(o: RunTaskOptions): ResolvedOptions {
     beforeStatus: o.beforeStatus ?? 'waiting',
     afterStatus: o.afterStatus ?? 'done',
     leaseMs,
-    heartbeatMs: o.heartbeatMs ?? leaseMs / 3,
+    heartbeatMs,
+    guardDeadline: heartbeatMs < leaseMs - leaseSafetyMarginMs(leaseMs),
     maxAttempts: o.maxAttempts ?? 3,
     graceMs: o.graceMs ?? 30_000,
     worker,
@@ -137,9 +145,13 @@ export async function runTask(taskFn: TaskFn | TaskFnSpec | string, options: Run
   validateRunOptions(taskFn, options);
   const o = resolveOptions(options);
   if (o.heartbeatMs >= o.leaseMs) o.warn(`heartbeatMs (${o.heartbeatMs}) >= leaseMs (${o.leaseMs}): leases will expire between heartbeats`);
+  else if (!o.guardDeadline) {
+    o.warn(`heartbeatMs (${o.heartbeatMs}) leaves less than the lease's safety margin (${leaseSafetyMarginMs(o.leaseMs)} ms): a stalled heartbeat is only noticed when it fails`);
+  }
   const runnable = await prepareRunnable(taskFn, options.forceRelease ?? false);
   let ranAny = false;
   while (!o.signal?.aborted && !o.forceSignal?.aborted) {
+    const claimSentAt = performance.now();
     const claimed = await o.store.claim(o.pool, {
       query: o.query,
       status: o.beforeStatus,
@@ -150,7 +162,12 @@ export async function runTask(taskFn: TaskFn | TaskFnSpec | string, options: Run
     });
     if (!claimed) break;
     ranAny = true;
-    const outcome = await runClaimed(runnable, claimed, o);
+    const clock = new LeaseClock(o.leaseMs, claimSentAt);
+    if (clock.remainingMs() <= 0) {
+      await giveBackLateClaim(claimed, clock, o);
+      continue;
+    }
+    const outcome = await runClaimed(runnable, claimed, clock, o);
     if (outcome.kind === 'loadError') throw outcome.error;
   }
   return ranAny;
@@ -163,8 +180,53 @@ function isLoadError(e: unknown): e is QtaskError {
   return e instanceof QtaskError && e.code.startsWith('TASK_FN_');
 }
 
+/** Error recorded on a task whose claim reply came too late for its lease to be trusted. */
+export class ClaimTooSlowError extends QtaskError {
+  constructor(taskId: string, elapsedMs: number, clock: LeaseClock) {
+    super(
+      'CLAIM_TOO_SLOW',
+      `the claim of task ${taskId} was answered ${Math.round(elapsedMs)} ms after it was sent; the lease of ${clock.leaseMs} ms was only safe for ${Math.round(clock.safeMs)} ms, so the task was not started`,
+      { hint: 'the store or the link to it is slow; the task was given back and runs again' },
+    );
+  }
+}
+
+/**
+ * A claim answered after the safe part of its lease: another worker may already have taken the
+ * task over (a cut link held the reply back), so running it could overlap the new holder. The
+ * function is not run; the task is given back under the fencing token, which the store refuses
+ * harmlessly when someone else holds the task. Like any claim it used an attempt, so on the last
+ * one the task is failed: a store too slow for the lease must not keep a worker claiming forever.
+ */
+async function giveBackLateClaim(claimed: ClaimedTask, clock: LeaseClock, o: ResolvedOptions): Promise<void> {
+  const { lease } = claimed;
+  const taskId = claimed.task._id;
+  const elapsedMs = clock.sinceRenewalMs();
+  const e = new ClaimTooSlowError(taskId, elapsedMs, clock);
+  const error = { code: e.code, message: e.message };
+  o.stats.ran++;
+  o.emit({ type: 'claimed', taskId, attempt: lease.attempt, worker: o.worker });
+  let outcome: TaskOutcome;
+  try {
+    if (lease.attempt >= o.maxAttempts) {
+      await o.store.fail(o.pool, lease, { code: error.code, message: `${error.message} (attempt ${lease.attempt} of ${o.maxAttempts})` });
+      outcome = 'failed';
+    } else {
+      await o.store.release(o.pool, lease, { status: o.beforeStatus, error });
+      outcome = 'released';
+    }
+  } catch (err) {
+    if (!(err instanceof LeaseLostError)) o.warn(`task ${taskId}: could not give back the late claim (${err instanceof Error ? err.message : String(err)}); its lease will expire`);
+    outcome = 'lease_lost';
+  }
+  if (outcome === 'failed') o.ranIds.add(taskId);
+  countOutcome(o.stats, outcome);
+  o.emit({ type: 'finished', taskId, attempt: lease.attempt, worker: o.worker, outcome, durationMs: Math.round(elapsedMs), error });
+  o.log(`task ${taskId}: not started, ${outcome} (${error.code}: ${error.message})`);
+}
+
 /** Runs one claimed task to its outcome, keeping its lease alive meanwhile. */
-async function runClaimed(runnable: Runnable, claimed: ClaimedTask, o: ResolvedOptions): Promise<RunClaimedResult> {
+async function runClaimed(runnable: Runnable, claimed: ClaimedTask, clock: LeaseClock, o: ResolvedOptions): Promise<RunClaimedResult> {
   const { task } = claimed;
   const taskId = task._id;
   const attempt = claimed.lease.attempt;
@@ -194,40 +256,66 @@ async function runClaimed(runnable: Runnable, claimed: ClaimedTask, o: ResolvedO
   if (o.signal?.aborted) onStop();
   else o.signal?.addEventListener('abort', onStop, { once: true });
 
-  // --- heartbeats ---
+  // --- heartbeats, and the deadline they must beat ---
   let heartbeatTimer: NodeJS.Timeout | undefined;
+  let deadlineTimer: NodeJS.Timeout | undefined;
   let heartbeatInFlight: Promise<void> = Promise.resolve();
   let heartbeatsOn = true;
   let leaseLost: LeaseLostError | null = null;
+  let lastHeartbeatError: string | undefined;
+  const loseLease = (e: LeaseLostError) => {
+    if (leaseLost) return;
+    leaseLost = e;
+    interrupt('lease_lost', e);
+  };
+  // Self-fencing: past the safe part of the lease someone else may hold the task.
+  const deadlinePassed = () =>
+    new LeaseLostError(
+      taskId,
+      lastHeartbeatError !== undefined
+        ? `lease on task ${taskId} expired while heartbeats failed (${lastHeartbeatError})`
+        : `lease on task ${taskId} expired: no heartbeat was answered within ${Math.round(clock.safeMs)} ms of the last renewal`,
+    );
+  // A heartbeat held up (a cut link) neither succeeds nor fails: only a timer notices.
+  const armDeadline = () => {
+    if (!o.guardDeadline) return;
+    clearTimeout(deadlineTimer);
+    deadlineTimer = setTimeout(() => (clock.remainingMs() <= 0 ? loseLease(deadlinePassed()) : armDeadline()), Math.max(0, clock.remainingMs()));
+  };
   const beat = async () => {
+    const sentAt = performance.now();
     try {
       lease = await o.store.heartbeat(o.pool, lease, o.leaseMs);
+      clock.renewed(sentAt);
+      lastHeartbeatError = undefined;
+      armDeadline();
     } catch (e) {
       if (e instanceof LeaseLostError) {
-        leaseLost = e;
-        interrupt('lease_lost', e);
+        loseLease(e);
         return;
       }
       const message = e instanceof Error ? e.message : String(e);
+      lastHeartbeatError = message;
       o.emit({ type: 'heartbeat_error', taskId, worker: o.worker, message });
       o.warn(`task ${taskId}: heartbeat failed: ${message}`);
-      // Self-fencing: once our lease has run out someone else may hold the task.
-      if (Date.now() > Date.parse(lease.expiresAt)) {
-        leaseLost = new LeaseLostError(taskId, `lease on task ${taskId} expired while heartbeats failed (${message})`);
-        interrupt('lease_lost', leaseLost);
+      if (clock.remainingMs() <= 0) {
+        loseLease(deadlinePassed());
         return;
       }
     }
-    if (heartbeatsOn) heartbeatTimer = setTimeout(scheduleBeat, o.heartbeatMs);
+    // Paced from the send time, so a slow heartbeat does not push the next one towards the deadline.
+    if (heartbeatsOn) heartbeatTimer = setTimeout(scheduleBeat, Math.max(0, sentAt + o.heartbeatMs - performance.now()));
   };
   const scheduleBeat = () => {
     heartbeatInFlight = beat();
   };
-  heartbeatTimer = setTimeout(scheduleBeat, o.heartbeatMs);
+  heartbeatTimer = setTimeout(scheduleBeat, Math.max(0, o.heartbeatMs - clock.sinceRenewalMs()));
+  armDeadline();
   const stopHeartbeats = async () => {
     heartbeatsOn = false;
     clearTimeout(heartbeatTimer);
     await heartbeatInFlight;
+    clearTimeout(deadlineTimer);
   };
 
   // --- execution ---
@@ -263,6 +351,13 @@ async function runClaimed(runnable: Runnable, claimed: ClaimedTask, o: ResolvedO
   clearTimeout(graceTimer);
   o.signal?.removeEventListener('abort', onStop);
   o.forceSignal?.removeEventListener('abort', onForce);
+  // The function's eventual result is ignored; an in-process function is told through ctx.signal,
+  // a child process is told and then killed. Before waiting for a heartbeat, which may hang.
+  const stopExecution = (reason: unknown) => {
+    ctxController.abort(reason);
+    child?.abort(reason);
+  };
+  if ('interrupted' in first) stopExecution(first.interrupted.reason);
   await stopHeartbeats();
 
   let outcome: TaskOutcome;
@@ -270,10 +365,7 @@ async function runClaimed(runnable: Runnable, claimed: ClaimedTask, o: ResolvedO
   let loadError: QtaskError | undefined;
   const interruption = 'interrupted' in first ? first.interrupted : leaseLost ? { why: 'lease_lost' as const, reason: leaseLost } : null;
   if (interruption) {
-    // The function's eventual result is ignored; an in-process function is told through ctx.signal,
-    // a child process is told and then killed.
-    ctxController.abort(interruption.reason);
-    child?.abort(interruption.reason);
+    if (!('interrupted' in first)) stopExecution(interruption.reason);
     error = pick(serializeError(interruption.reason));
     if (interruption.why === 'lease_lost') outcome = 'lease_lost';
     else outcome = await write(() => o.store.release(o.pool, lease, { status: o.beforeStatus, error: error! }), 'returned');

@@ -5,25 +5,14 @@ import { Calendar } from '../../src/generate/calendar.ts';
 import { addDays } from '../../src/generate/dates.ts';
 import { RollingGen } from '../../src/generate/rollingGen.ts';
 import type { TaskDef } from '../../src/task/types.ts';
+import { rng } from '../support/rng.ts';
 import { segs } from './helpers.ts';
 
 const BASE = Calendar.weekdays('2018-01-01', '2021-06-30');
 
-/** mulberry32: a tiny seeded PRNG, so a counterexample prints as a seed instead of 900 days. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A random subset of the base weekdays: each kept with probability `density`. */
+/** A random subset of the base weekdays: each kept with probability `density` (seeded, so a counterexample prints as a seed). */
 function randomCalendar(seed: number, density: number): Calendar {
-  const rnd = prng(seed);
+  const rnd = rng(seed);
   return Calendar.fromDays(BASE.days.filter(() => rnd() < density));
 }
 

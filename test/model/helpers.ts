@@ -49,17 +49,8 @@ export class ArrayDataset implements ModelDataset {
   }
 }
 
-/** Deterministic uniform [0, 1) (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic uniform [0, 1) (mulberry32), shared with the other seeded tests. */
+export { rng } from '../support/rng.ts';
 
 /** Standard normal via Box–Muller. */
 export function normal(rand: () => number): () => number {
