@@ -1,5 +1,5 @@
 /** Applies one operator to already-evaluated arguments, with numpy/pandas dtype and NaN rules. */
-import { f64, onArenaRelease } from './arena.ts';
+import { f64, onArenaRelease, f64Scratch } from './arena.ts';
 import type { ExprNode } from './ast.ts';
 import { rollingMax, rollingMin, rollingIdxMax, rollingIdxMin } from './kernels/extrema.ts';
 import { npLogf } from './kernels/npLogf.ts';
@@ -84,9 +84,9 @@ export function applyPair(op: string, a: Operand, b: Operand): Series {
   const n = hi - lo + 1;
   const dtype: DType = BOOL_RESULT.has(op) ? 'bool' : arithmeticDtype([a, b]);
   const round = dtype === 'f32';
-  const out = f64(n);
-  const av = isSeries(a) ? alignTo(a, lo, hi) : f64(n).fill(round ? fround(a) : a);
-  const bv = isSeries(b) ? alignTo(b, lo, hi) : f64(n).fill(round ? fround(b) : b);
+  const out = f64Scratch(n);
+  const av = isSeries(a) ? alignTo(a, lo, hi) : f64Scratch(n).fill(round ? fround(a) : a);
+  const bv = isSeries(b) ? alignTo(b, lo, hi) : f64Scratch(n).fill(round ? fround(b) : b);
   PAIR_LOOPS[op](av, bv, out);
   if (round) for (let i = 0; i < n; i++) out[i] = fround(out[i]);
   return { lo, values: out, dtype };
@@ -95,7 +95,7 @@ export function applyPair(op: string, a: Operand, b: Operand): Series {
 export function applyElem(op: string, x: Series, opts: ResolvedOptions): Series {
   const v = x.values;
   const n = v.length;
-  const out = f64(n);
+  const out = f64Scratch(n);
   switch (op) {
     case 'Abs':
       for (let i = 0; i < n; i++) out[i] = Math.abs(v[i]);
@@ -130,7 +130,7 @@ export function applyIf(cond: Series, a: Operand, b: Operand, opts: ResolvedOpti
   const round = dtype === 'f32';
   const as = typeof a === 'number' ? (round ? fround(a) : a) : 0;
   const bs = typeof b === 'number' ? (round ? fround(b) : b) : 0;
-  const out = f64(n);
+  const out = f64Scratch(n);
   for (let i = 0; i < n; i++) {
     const ci = c[i];
     if (ci !== ci && !opts.ifNanIsTrue) out[i] = NaN;
@@ -143,7 +143,7 @@ export function applyIf(cond: Series, a: Operand, b: Operand, opts: ResolvedOpti
 export function applyRef(x: Series, N: number): Series {
   const v = x.values;
   const n = v.length;
-  const out = f64(n);
+  const out = f64Scratch(n);
   if (N === 0) out.fill(n > 0 ? v[0] : NaN);
   else for (let t = 0; t < n; t++) out[t] = t - N >= 0 && t - N < n ? v[t - N] : NaN;
   // A shifted bool Series becomes object/float in pandas; treat it as float from here on.
@@ -153,7 +153,7 @@ export function applyRef(x: Series, N: number): Series {
 export function applyDelta(x: Series, N: number): Series {
   const v = x.values;
   const n = v.length;
-  const out = f64(n);
+  const out = f64Scratch(n);
   const round = x.dtype === 'f32';
   for (let t = 0; t < n; t++) {
     const prev = N === 0 ? v[0] : t - N >= 0 ? v[t - N] : NaN;
@@ -195,7 +195,7 @@ function infToNaN(v: Float64Array): Float64Array {
   let i = 0;
   while (i < v.length && (v[i] - v[i] === 0 || v[i] !== v[i])) i++;
   if (i === v.length) return v;
-  const out = f64(v.length);
+  const out = f64Scratch(v.length);
   out.set(v);
   for (; i < out.length; i++) if (out[i] === Infinity || out[i] === -Infinity) out[i] = NaN;
   return out;

@@ -18,18 +18,18 @@ class Arena {
   private readonly usedF64: Float64Array[] = [];
   private readonly usedI32: Int32Array[] = [];
 
-  f64(n: number): Float64Array {
+  f64(n: number, zero: boolean): Float64Array {
     const list = this.freeF64.get(n);
     const hit = list?.pop();
-    const out = hit ? hit.fill(0) : new Float64Array(n);
+    const out = hit ? (zero ? hit.fill(0) : hit) : new Float64Array(n);
     this.usedF64.push(out);
     return out;
   }
 
-  i32(n: number): Int32Array {
+  i32(n: number, zero: boolean): Int32Array {
     const list = this.freeI32.get(n);
     const hit = list?.pop();
-    const out = hit ? hit.fill(0) : new Int32Array(n);
+    const out = hit ? (zero ? hit.fill(0) : hit) : new Int32Array(n);
     this.usedI32.push(out);
     return out;
   }
@@ -55,12 +55,25 @@ const resets: Array<() => void> = [];
 
 /** A zeroed Float64Array of length n (recycled inside an open arena). */
 export function f64(n: number): Float64Array {
-  return active ? active.f64(n) : new Float64Array(n);
+  return active ? active.f64(n, true) : new Float64Array(n);
+}
+
+/**
+ * A Float64Array of length n whose contents are unspecified (stale values when recycled): for
+ * outputs and scratch the caller writes before reading. Skipping the zeroing saved ~5% of Alpha158.
+ */
+export function f64Scratch(n: number): Float64Array {
+  return active ? active.f64(n, false) : new Float64Array(n);
 }
 
 /** A zeroed Int32Array of length n (recycled inside an open arena). */
 export function i32(n: number): Int32Array {
-  return active ? active.i32(n) : new Int32Array(n);
+  return active ? active.i32(n, true) : new Int32Array(n);
+}
+
+/** An Int32Array of length n with unspecified contents (see `f64Scratch`). */
+export function i32Scratch(n: number): Int32Array {
+  return active ? active.i32(n, false) : new Int32Array(n);
 }
 
 /** Registers a reset run whenever an arena's arrays are recycled (for memos keyed by array identity). */

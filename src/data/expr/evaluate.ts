@@ -16,7 +16,7 @@ import { QtaskError } from '../../errors.ts';
 import type { FieldSource } from '../types.ts';
 import { canonical, type ExprNode } from './ast.ts';
 import { applyDelta, applyElem, applyIf, applyPair, applyPairRolling, applyRef, applyRolling } from './apply.ts';
-import { ArrayArena, f64 } from './arena.ts';
+import { ArrayArena, f64Scratch } from './arena.ts';
 import type { ExpressionCache } from './cache.ts';
 import { ExpressionError } from './errors.ts';
 import { optionsKey, resolveOptions, type ExprOptions, type ResolvedOptions } from './options.ts';
@@ -186,9 +186,9 @@ class LeafStore {
       let values: Float64Array;
       if (fields.has(field)) {
         const loaded = this.source.load(instrument, field, this.lo, this.hi);
-        values = f64(loaded.length);
+        values = f64Scratch(loaded.length);
         values.set(loaded);
-      } else values = f64(this.hi - this.lo + 1).fill(NaN);
+      } else values = f64Scratch(this.hi - this.lo + 1).fill(NaN);
       if (this.float32) values.set(new Float32Array(values));
       let first: number;
       let last: number;
@@ -417,19 +417,46 @@ export function evaluateEachSeries(
   onInstrument: (instrumentIndex: number, results: InstrumentSeries) => void,
   options: Omit<EvaluateManyOptions, 'cache'> = {},
 ): void {
+  const evaluator = createSeriesEvaluator(exprs, instruments, startIdx, endIdx, source, options);
+  instruments.forEach((instrument, ii) => {
+    evaluator.evaluate(instrument, (results) => onInstrument(ii, results));
+    options.onProgress?.(ii + 1, instruments.length);
+  });
+}
+
+/** Evaluates a fixed expression list for one instrument at a time (see `createSeriesEvaluator`). */
+export interface SeriesEvaluator {
+  /** Calls `onResults` with the instrument's series; they are recycled when it returns. */
+  evaluate(instrument: string, onResults: (results: InstrumentSeries) => void): void;
+}
+
+/**
+ * Parses and checks `exprs` once (fields are checked against `instruments`) and returns an
+ * evaluator for any of those instruments, in any order: what `evaluateEachSeries` does, for callers
+ * that hand instruments out themselves (the handler's worker threads).
+ */
+export function createSeriesEvaluator(
+  exprs: readonly (string | ExprNode)[],
+  instruments: readonly string[],
+  startIdx: number,
+  endIdx: number,
+  source: FieldSource,
+  options: Omit<EvaluateManyOptions, 'cache' | 'onProgress'> = {},
+): SeriesEvaluator {
   const p = prepare(exprs, instruments, startIdx, endIdx, source, options);
   const all = p.roots.map((_, i) => i);
   const arena = new ArrayArena();
-  instruments.forEach((instrument, ii) => {
-    arena.run(() => {
-      const series: Series[] = new Array(p.roots.length);
-      runInstrument(p, source, instrument, all, (ei, s) => {
-        series[ei] = s;
+  return {
+    evaluate(instrument, onResults) {
+      arena.run(() => {
+        const series: Series[] = new Array(p.roots.length);
+        runInstrument(p, source, instrument, all, (ei, s) => {
+          series[ei] = s;
+        });
+        onResults({ series, round: p.opts.float32 });
       });
-      onInstrument(ii, { series, round: p.opts.float32 });
-    });
-    options.onProgress?.(ii + 1, instruments.length);
-  });
+    },
+  };
 }
 
 /**

@@ -6,7 +6,7 @@
  * `dtype` mirrors numpy's: `f32` for raw fields and arithmetic between them, `f64` after any
  * rolling operator, `bool` for comparisons. It decides where float32 rounding applies.
  */
-import { f64 } from './arena.ts';
+import { f64Scratch } from './arena.ts';
 export type DType = 'f32' | 'f64' | 'bool';
 
 export interface Series {
@@ -27,7 +27,7 @@ export function hiOf(s: Series): number {
 export function alignTo(s: Series, lo: number, hi: number): Float64Array {
   const len = hi - lo + 1;
   if (s.lo === lo && s.values.length === len) return s.values;
-  const out = f64(Math.max(0, len)).fill(NaN);
+  const out = f64Scratch(Math.max(0, len)).fill(NaN);
   const from = Math.max(lo, s.lo);
   const to = Math.min(hi, hiOf(s));
   if (to >= from) out.set(s.values.subarray(from - s.lo, to - s.lo + 1), from - lo);

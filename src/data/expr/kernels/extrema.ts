@@ -3,19 +3,19 @@
  * follow `rolling(N, min_periods=1)`: the last `min(N, t+1)` rows, NaN rows skipped, NaN output
  * when the window has no valid value. `N = 0` means expanding.
  */
-import { f64, i32 } from '../arena.ts';
+import { f64Scratch, i32Scratch } from '../arena.ts';
 
 function extreme(x: Float64Array, N: number, wantMax: boolean, positions: boolean, nanWins: boolean): Float64Array {
   const n = x.length;
   const w = N === 0 ? n : N;
-  const out = f64(n);
+  const out = f64Scratch(n);
   // Deque of row indices holding valid values, monotone so the front is the window's extreme; an
   // equal later value does not evict an earlier one, so the front is the first occurrence (numpy argmax).
-  const dq = i32(n);
+  const dq = i32Scratch(n);
   let head = 0;
   let tail = 0;
   // Rows holding NaN, in order; qlib's `argmax` on a raw window returns the first NaN's position.
-  const nans = i32(n);
+  const nans = i32Scratch(n);
   let nanHead = 0;
   let nanTail = 0;
   let valid = 0;

@@ -5,7 +5,7 @@
  * including its "consecutive same value" rule (an all-equal window gives exactly that value).
  * `N = 0` means an expanding window.
  */
-import { f64 } from '../arena.ts';
+import { f64, f64Scratch } from '../arena.ts';
 
 function windowOf(n: number, N: number): number {
   return N === 0 ? n : N;
@@ -14,7 +14,7 @@ function windowOf(n: number, N: number): number {
 export function rollingCount(x: Float64Array, N: number): Float64Array {
   const n = x.length;
   const w = windowOf(n, N);
-  const out = f64(n);
+  const out = f64Scratch(n);
   let c = 0;
   for (let t = 0; t < n; t++) {
     if (x[t] === x[t]) c++;
@@ -28,7 +28,7 @@ export function rollingCount(x: Float64Array, N: number): Float64Array {
 function rollingSumMean(x: Float64Array, N: number, mean: boolean): Float64Array {
   const n = x.length;
   const w = windowOf(n, N);
-  const out = f64(n);
+  const out = f64Scratch(n);
   // Kahan sum and pandas' consecutive-same-value run, inlined (this is the hottest kernel).
   let sum = 0;
   let comp = 0;

@@ -7,7 +7,7 @@
  *   values once (a sort) and keep the window's counts (and sums, for Mad) in a Fenwick tree over
  *   those ranks: O(log n) per row, so O(n log n) overall whatever the window.
  */
-import { f64, i32, onArenaRelease } from '../arena.ts';
+import { f64, i32, onArenaRelease, f64Scratch, i32Scratch } from '../arena.ts';
 
 class Fenwick {
   readonly cnt: Int32Array;
@@ -235,9 +235,9 @@ function sortedWindows(x: Float64Array, w: number): SortedWindows {
   const hit = perW.get(w);
   if (hit) return hit;
   const n = x.length;
-  const rows = f64(n * w);
-  const lens = i32(n);
-  const buf = f64(w + 1);
+  const rows = f64Scratch(n * w);
+  const lens = i32Scratch(n);
+  const buf = f64Scratch(w + 1);
   let len = 0;
   for (let t = 0; t < n; t++) {
     const old = t - w;
@@ -267,7 +267,7 @@ function sortedWindows(x: Float64Array, w: number): SortedWindows {
 
 function sortedWindow(x: Float64Array, w: number, stat: Stat, q: number): Float64Array {
   const n = x.length;
-  const out = f64(n);
+  const out = f64Scratch(n);
   const { rows, len: lens } = sortedWindows(x, w);
   for (let t = 0; t < n; t++) {
     const len = lens[t];

@@ -5,7 +5,7 @@
  * update order is kept so results agree with qlib's to rounding. `N = 0` (expanding) uses a
  * window as long as the series, which gives the same fit as qlib's `expanding.pyx`.
  */
-import { f64 } from '../arena.ts';
+import { f64, f64Scratch } from '../arena.ts';
 
 type Stat = 'slope' | 'rsquare' | 'resi';
 
@@ -14,7 +14,7 @@ function rollingRegression(x: Float64Array, N: number, stat: Stat): Float64Array
   const w = N === 0 ? Math.max(1, n) : N;
   const out = f64(n);
   // Ring buffer of the last w values (pre-filled with NaN, as qlib's deque is).
-  const ring = f64(w).fill(NaN);
+  const ring = f64Scratch(w).fill(NaN);
   let head = 0;
   let naCount = w;
   let iSum = 0;
