@@ -5,7 +5,9 @@
  * of its membership spans, ordered by (date, instrument).
  */
 import type { FieldSource, InstrumentSpan, Panel } from '../types.ts';
-import { evaluateEachSeries, type FieldExtentSource, type InstrumentSeries } from '../expr/evaluate.ts';
+import { createSeriesEvaluator, type FieldExtentSource, type InstrumentSeries, type SeriesEvaluator } from '../expr/evaluate.ts';
+import { LocalProvider } from '../provider/localProvider.ts';
+import { runParallel, defaultThreads } from './parallel.ts';
 import type { ColumnGroup } from './loader.ts';
 
 /** Calendar-index spans of one instrument (inclusive). */
@@ -90,11 +92,19 @@ function dataExtent(source: FieldSource, instrument: string, fields: readonly st
 }
 
 /** Instruments buffered per scatter pass (≈ 10 KB per instrument and column over 5 years). */
-const SCATTER_BLOCK = 32;
+export const SCATTER_BLOCK = 32;
+/** Days per transpose tile in `BlockScatter.flush`. */
+const FLUSH_DAYS = 16;
 
 export interface AssembleOptions {
-  /** Called after each instrument. Default: none. */
+  /** Called after each instrument (in blocks of 32 when threads > 1). Default: none. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Threads evaluating instruments: this one plus `threads - 1` worker threads, used only for a
+   * `LocalProvider` source (workers reopen it by path) and at least 4 blocks of instruments.
+   * Default: `QTASK_DATA_THREADS`, else `min(2, os.availableParallelism())`.
+   */
+  threads?: number;
 }
 
 /**
@@ -134,15 +144,32 @@ export function assemblePanel(source: FieldSource, groups: readonly ColumnGroup[
       instruments.push((insts[i] as IndexSpans).instrument);
     }
   }
-  const values = columns.map(() => new Float64Array(dates.length));
   const live = insts.map((_, i) => i).filter((i) => (exists[i] as Uint8Array).some((x) => x === 1));
-  if (live.length > 0 && len > 0 && exprs.length > 0) {
-    const scatter = new BlockScatter(values, rowOf, len, s);
-    evaluateEachSeries(exprs, live.map((i) => (insts[i] as IndexSpans).instrument), s, e, source, (k, results) => {
-      scatter.add(live[k] as number, results);
-      options.onProgress?.(k + 1, live.length);
+  const liveNames = live.map((i) => (insts[i] as IndexSpans).instrument);
+  const threads = options.threads ?? defaultThreads();
+  const work = live.length > 0 && len > 0 && exprs.length > 0;
+  if (work && threads > 1 && source instanceof LocalProvider && live.length >= 4 * SCATTER_BLOCK) {
+    const values = runParallel({
+      source,
+      exprs,
+      instruments: liveNames,
+      rowOf: live.map((i) => rowOf[i] as Int32Array),
+      rows: dates.length,
+      start: s,
+      end: e,
+      threads,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
-    scatter.flush();
+    return { dates, instruments, columns, groups: colGroups, values };
+  }
+  const values = columns.map(() => new Float64Array(dates.length));
+  if (work) {
+    const evaluator = createSeriesEvaluator(exprs, liveNames, s, e, source);
+    const scatter = new BlockScatter(values, live.map((i) => rowOf[i] as Int32Array), len, s);
+    for (let k = 0; k < live.length; k += SCATTER_BLOCK) {
+      const to = Math.min(live.length, k + SCATTER_BLOCK);
+      scatterBlock(evaluator, liveNames, scatter, k, to, options.onProgress ? (done) => options.onProgress?.(done, live.length) : undefined);
+    }
   }
   return { dates, instruments, columns, groups: colGroups, values };
 }
@@ -155,10 +182,11 @@ export function assemblePanel(source: FieldSource, groups: readonly ColumnGroup[
  * evaluator recycles its arrays) and written out column by column, date by date, so neighbouring
  * panel rows are filled together.
  */
-class BlockScatter {
+export class BlockScatter {
   private readonly slab: Float64Array;
   /** `rows[t * SCATTER_BLOCK + j]`: panel row of block member j on day t, or -1. */
   private readonly rows: Int32Array;
+  private readonly tile = new Float64Array(FLUSH_DAYS * SCATTER_BLOCK);
   private members = 0;
 
   constructor(
@@ -183,21 +211,34 @@ class BlockScatter {
     }
   }
 
-  /** Copies the buffered block into the panel. */
+  /**
+   * Copies the buffered block into the panel. A transpose: each member's column is contiguous in
+   * the slab, the panel wants the block's values of one date together. Going through a small
+   * 16-day × block tile (4 KB) reads each member in 128-byte runs instead of 32 interleaved
+   * streams (measured ~40% less time for this loop).
+   */
   flush(): void {
     const n = this.members;
     if (n === 0) return;
-    const { len, rows, slab } = this;
+    const { len, rows, slab, tile } = this;
     const ncol = this.values.length;
     const stride = ncol * len;
     for (let c = 0; c < ncol; c++) {
       const dst = this.values[c] as Float64Array;
       const base = c * len;
-      for (let t = 0; t < len; t++) {
-        const rbase = t * SCATTER_BLOCK;
+      for (let t0 = 0; t0 < len; t0 += FLUSH_DAYS) {
+        const t1 = t0 + FLUSH_DAYS < len ? t0 + FLUSH_DAYS : len;
         for (let j = 0; j < n; j++) {
-          const r = rows[rbase + j] as number;
-          if (r >= 0) dst[r] = slab[j * stride + base + t] as number;
+          const from = j * stride + base;
+          for (let t = t0; t < t1; t++) tile[(t - t0) * SCATTER_BLOCK + j] = slab[from + t] as number;
+        }
+        for (let t = t0; t < t1; t++) {
+          const rbase = t * SCATTER_BLOCK;
+          const tbase = (t - t0) * SCATTER_BLOCK;
+          for (let j = 0; j < n; j++) {
+            const r = rows[rbase + j] as number;
+            if (r >= 0) dst[r] = tile[tbase + j] as number;
+          }
         }
       }
     }
@@ -219,4 +260,13 @@ function copyAligned(out: Float64Array, at: number, s: InstrumentSeries['series'
   const off = start - s.lo;
   if (round) for (let t = from; t < to; t++) out[at + t] = Math.fround(v[t + off] as number);
   else for (let t = from; t < to; t++) out[at + t] = v[t + off] as number;
+}
+
+/** Evaluates instruments `[from, to)` (at most one block) and writes them into the panel. */
+export function scatterBlock(evaluator: SeriesEvaluator, instruments: readonly string[], scatter: BlockScatter, from: number, to: number, onEach?: (done: number) => void): void {
+  for (let k = from; k < to; k++) {
+    evaluator.evaluate(instruments[k] as string, (results) => scatter.add(k, results));
+    onEach?.(k + 1);
+  }
+  scatter.flush();
 }
