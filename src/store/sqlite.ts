@@ -12,7 +12,7 @@ import { release } from './sqlite/release.ts';
 import type { Conn } from './sqlite/rows.ts';
 import { retryWhileBusy } from './sqlite/busy.ts';
 import type { BusyStats } from './sqlite/busy.ts';
-import { DEFAULT_BUSY_TIMEOUT_MS, openDatabase, SQLITE_BUSY_HANDLER, StatementCache } from './sqlite/schema.ts';
+import { DEFAULT_BUSY_TIMEOUT_MS, openDatabase, StatementCache } from './sqlite/schema.ts';
 import type { OpenOptions, SqliteDatabase } from './sqlite/schema.ts';
 import { remove, replaceTask, setPriority, setStatus } from './sqlite/update.ts';
 import type {
@@ -66,7 +66,6 @@ export class SqliteTaskStore implements TaskStore {
   /** Runs one atomic operation on the connection, retrying it while another process holds the lock. */
   #run<T>(op: (c: Conn) => T): T {
     const c = this.#c;
-    if (SQLITE_BUSY_HANDLER) return op(c);
     return retryWhileBusy(() => op(c), this.#busyTimeoutMs, this.busyStats);
   }
 

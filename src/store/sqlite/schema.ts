@@ -48,8 +48,6 @@ export const DEFAULT_CACHE_SIZE_KIB = 2048;
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 
-/** Experiment switch: `sqlite` keeps SQLite's own busy handler instead of `retryWhileBusy`. */
-export const SQLITE_BUSY_HANDLER = process.env['QTASK_SQLITE_BUSY_HANDLER'] === 'sqlite';
 
 /**
  * Opens (creating if needed) a task database: WAL journal, `synchronous=NORMAL` (durable across
@@ -85,8 +83,8 @@ export function openDatabase(path: string, opts: OpenOptions = {}): SqliteDataba
     db.pragma(`cache_size = ${-cacheKiB}`);
     db.exec(SCHEMA_SQL);
     if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    // From here on the store waits for locks itself (busy.ts); SQLite's handler sleeps in ms steps.
-    if (!SQLITE_BUSY_HANDLER) db.pragma('busy_timeout = 0');
+    // From here on the store waits for locks itself (busy.ts), to fail with a typed error.
+    db.pragma('busy_timeout = 0');
     const columns = (db.prepare(`SELECT name FROM pragma_table_info('tasks')`).all() as { name: string }[]).map((c) => c.name);
     if (!columns.includes('claimed_from') || !columns.includes('lease_token')) {
       throw new StoreError('STORE_CORRUPT', `${file} has a "tasks" table that is not qtask's`, {
