@@ -18,7 +18,7 @@
  * Python: $QTASK_QLIB_PYTHON or ~/.cache/qtask/venv-qlib/bin/python (scripts/golden/setup_venv.sh).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, homedir, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -265,6 +265,7 @@ async function main(): Promise<void> {
     print(ours.report, ours.wallS);
     let theirs: { report: SideReport; wallS: number } | undefined;
     if (!opt['skip-qlib']) {
+      if (!existsSync(PYTHON)) throw new Error(`no qlib Python at ${PYTHON}: run scripts/golden/setup_venv.sh, set QTASK_QLIB_PYTHON, or pass --skip-qlib`);
       theirs = runSide(PYTHON, [join(REPO, 'bench/online_qlib.py'), join(work, 'setup.json'), join(work, 'qlib')], { ...process.env, MLFLOW_ALLOW_FILE_STORE: 'true' });
       print(theirs.report, theirs.wallS);
       const cmp = compareSignals(readSignalCsv(ours.report.signalsCsv), readSignalCsv(theirs.report.signalsCsv));
