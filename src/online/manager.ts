@@ -151,6 +151,11 @@ export class OnlineManager {
    * Reloads a manager saved by `save`. `strategies` must hold every strategy the state names
    * (ONLINE_UNKNOWN_STRATEGY otherwise), built from the same config.
    */
+  /** Closes what the trainer opened (a task pool's store from its URL), so the process can exit. */
+  async close(): Promise<void> {
+    await this.trainer.close?.();
+  }
+
   static load(stateDir: string, strategies: RollingStrategy[] | Record<string, RollingStrategy>, trainer: OnlineTrainer, providerUri: string): OnlineManager {
     const path = join(stateDir, STATE_FILE);
     if (!existsSync(path)) throw new OnlineError('ONLINE_STATE', `no online state in ${stateDir}`, { path, hint: 'run `qtask online init` first' });

@@ -22,6 +22,8 @@ export interface OnlineTrainer {
   endTrain(refs: RecorderRef[], experimentName: string): Promise<RecorderRef[]>;
   /** True when `train` only logs the task and `endTrain` fits (qlib's DelayTrainer*). */
   isDelay(): boolean;
+  /** Releases what the trainer opened (a task store from a URL). Optional; called by `OnlineManager.close`. */
+  close?(): Promise<void>;
 }
 
 export interface LocalTrainerOptions {

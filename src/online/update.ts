@@ -19,7 +19,8 @@ import type { Recorder } from '../recorder/recorder.ts';
 import type { JsonObject, JsonValue } from '../task/types.ts';
 import { resolveDataset } from '../workflow/resolve.ts';
 import { OnlineError } from './errors.ts';
-import { applyFittedState, DATASET_STATE_ARTIFACT } from './fittedState.ts';
+import { applyFittedState, DATASET_STATE_ARTIFACT } from '../data/dataset/fittedState.ts';
+import { QtaskError } from '../errors.ts';
 import { asPanel, lastValidDate, replaceRange } from './panels.ts';
 
 export interface UpdaterOptions {
@@ -83,7 +84,14 @@ abstract class DatasetBasedUpdater {
     kwargs['segments'] = { ...((kwargs['segments'] as JsonObject | undefined) ?? {}), test: [start, toDate] };
     const dataset = resolveDataset(cfg, provider, `${this.recorder.id}/dataset`);
     const hasState = this.recorder.listArtifacts().includes(`${DATASET_STATE_ARTIFACT}.json`);
-    if (hasState) applyFittedState(dataset, this.recorder.loadObject(DATASET_STATE_ARTIFACT), `${this.recorder.id}/${DATASET_STATE_ARTIFACT}`);
+    if (hasState) {
+      try {
+        applyFittedState(dataset, this.recorder.loadObject(DATASET_STATE_ARTIFACT), `${this.recorder.id}/${DATASET_STATE_ARTIFACT}`);
+      } catch (e) {
+        if (e instanceof QtaskError && e.code === 'DATASET_STATE') throw new OnlineError('ONLINE_PRED', e.message, { ...(e.path !== undefined ? { path: e.path } : {}), ...(e.hint !== undefined ? { hint: e.hint } : {}), cause: e });
+        throw e;
+      }
+    }
     dataset.setup();
     const fresh = this.compute(provider, dataset);
     const merged = replaceRange(old, fresh);

@@ -16,7 +16,7 @@ import { getStore, R } from '../recorder/R.ts';
 import type { Recorder } from '../recorder/recorder.ts';
 import { readRunMeta, writeRunMeta } from '../recorder/runMeta.ts';
 import type { JsonObject, JsonValue } from '../task/types.ts';
-import { DATASET_STATE_ARTIFACT, fittedStateJson } from '../online/fittedState.ts';
+import { DATASET_STATE_ARTIFACT, fittedStateJson } from '../data/dataset/fittedState.ts';
 import { WorkflowError } from './errors.ts';
 import { flattenParams, fillPathPlaceholders } from './placeholders.ts';
 import { resolveDataset, resolveModel, resolveRecord } from './resolve.ts';

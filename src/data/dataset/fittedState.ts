@@ -8,10 +8,10 @@
  * `fit`; the others are stateless (CSZScoreNorm, CSRankNorm, Fillna, DropnaLabel, …), so refitting
  * them is harmless and they are not recorded.
  */
-import type { DatasetH } from '../data/dataset/index.ts';
-import type { Processor } from '../data/processor/types.ts';
-import type { JsonValue } from '../task/types.ts';
-import { OnlineError } from './errors.ts';
+import type { DatasetH } from './index.ts';
+import type { Processor } from '../processor/types.ts';
+import type { JsonValue } from '../../task/types.ts';
+import { HandlerConfigError } from '../handler/errors.ts';
 
 /** Artifact name of the fitted state (`dataset_state.json`). */
 export const DATASET_STATE_ARTIFACT = 'dataset_state';
@@ -88,7 +88,7 @@ export function fittedStateJson(dataset: DatasetH): JsonValue {
 }
 
 function bad(path: string, message: string): never {
-  throw new OnlineError('ONLINE_PRED', message, { path, hint: 'the dataset_state artifact must come from the same dataset config (taskTrain writes both)' });
+  throw new HandlerConfigError('DATASET_STATE', message, { path, hint: 'the dataset_state artifact must come from the same dataset config (taskTrain writes both)' });
 }
 
 /**
