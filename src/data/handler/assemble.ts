@@ -102,7 +102,7 @@ export interface AssembleOptions {
   /**
    * Threads evaluating instruments: this one plus `threads - 1` worker threads, used only for a
    * `LocalProvider` source (workers reopen it by path) and at least 4 blocks of instruments.
-   * Default: `QTASK_DATA_THREADS`, else `min(2, os.availableParallelism())`.
+   * Default: `QTASK_DATA_THREADS`, else 1 (see `defaultThreads`).
    */
   threads?: number;
 }

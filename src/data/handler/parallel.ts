@@ -19,10 +19,15 @@ const NEXT = 0; // next block to claim
 const DONE = 1; // blocks finished
 const FAILED_BLOCK = 2; // a block a failed worker handed back, or -1
 
+/**
+ * `QTASK_DATA_THREADS`, else 1: on the shared 2-core bench machine two threads did not beat one
+ * (worker start-up, tsx included, costs ~1 s of CPU and the cores were busy), so threads are opt-in.
+ * Capped at the machine's parallelism.
+ */
 export function defaultThreads(): number {
   const env = Number(process.env['QTASK_DATA_THREADS']);
-  if (Number.isInteger(env) && env >= 1) return env;
-  return Math.min(2, availableParallelism());
+  if (Number.isInteger(env) && env >= 1) return Math.min(env, availableParallelism());
+  return 1;
 }
 
 export interface ParallelJob {
