@@ -72,6 +72,8 @@ export interface CrashSummary {
   takenOver: number;
   /** Worker log lines saying the store was unreachable / reachable again (one pair per outage). */
   reconnectLines: string[];
+  /** Claims answered too late to start (`CLAIM_TOO_SLOW`): given back without running the task. */
+  lateClaims: number;
 }
 
 function readJournal(path: string): JournalLine[] {
@@ -176,9 +178,11 @@ export async function runCrashScenario(s: CrashScenario): Promise<CrashSummary> 
   }
   const leaseLost = new Set<string>();
   const doneEvents = new Map<string, number>();
+  let lateClaims = 0;
   for (const w of all) {
     for (const e of w.events()) {
       if (e.type !== 'finished') continue;
+      if ((e.error as { code?: string } | undefined)?.code === 'CLAIM_TOO_SLOW') lateClaims++;
       if (e.outcome === 'lease_lost') leaseLost.add(`${String(e.taskId)}/${String(e.attempt)}`);
       if (e.outcome === 'done') doneEvents.set(String(e.taskId), (doneEvents.get(String(e.taskId)) ?? 0) + 1);
     }
@@ -222,5 +226,5 @@ export async function runCrashScenario(s: CrashScenario): Promise<CrashSummary> 
   assert.ok(takenOver >= 1, 'no task was taken over after a kill: the test did not exercise lease expiry');
   const reconnectLines = all.flatMap((w) => w.stderr().split('\n').filter((l) => /unreachable during|reachable again/.test(l)).map((l) => `${w.id}: ${l}`));
   const doneReports = [...doneEvents.values()].reduce((x, y) => x + y, 0);
-  return { processes: all.length, kills: kills.size, rerun, overlaps, leaseLost: leaseLost.size, doneReports, elapsedMs, reconnectLines, takenOver };
+  return { processes: all.length, kills: kills.size, rerun, overlaps, leaseLost: leaseLost.size, doneReports, elapsedMs, reconnectLines, takenOver, lateClaims };
 }

@@ -3,10 +3,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { importCsv } from '../../src/data/import/index.ts';
+import { importedSp500, SP500_SRC } from '../support/sp500Fixture.ts';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const SP500 = resolve(REPO, '../shared/data/sp500_2015_2020');
+export const SP500 = SP500_SRC;
 export const QTASK = join(REPO, 'bin/qtask.js');
 export const MLFLOW_PYTHON = join(process.env.QTASK_MLFLOW_VENV ?? join(homedir(), '.cache/qtask/venv-mlflow'), 'bin/python');
 
@@ -16,11 +16,13 @@ export function tempDir(prefix: string): string {
   return dir;
 }
 
-/** Imports the S&P 500 CSVs (adjusted, first of duplicate rows) into `dir/sp500`; returns that path. */
-export function importSp500(dir: string): string {
-  const target = join(dir, 'sp500');
-  importCsv({ srcDir: SP500, targetDir: target, adjust: true, duplicates: 'first' });
-  return target;
+/**
+ * The S&P 500 CSVs imported (adjusted, first of duplicate rows) once per test process by
+ * test/support/sp500Fixture.ts; returns the provider directory. It lives in the fixture's own temp
+ * directory, not under `_dir` (kept so callers need not change); the tests only read it.
+ */
+export function importSp500(_dir?: string): string {
+  return importedSp500().dir;
 }
 
 /** The first `n` symbols of the data set, alphabetically. */
