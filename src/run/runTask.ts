@@ -186,7 +186,7 @@ export class ClaimTooSlowError extends QtaskError {
     super(
       'CLAIM_TOO_SLOW',
       `the claim of task ${taskId} was answered ${Math.round(elapsedMs)} ms after it was sent; the lease of ${clock.leaseMs} ms was only safe for ${Math.round(clock.safeMs)} ms, so the task was not started`,
-      { hint: 'the store or the link to it is slow; the task was given back and runs again' },
+      { hint: 'the store or the link to it answers slowly for this lease: check the link, or use a longer lease' },
     );
   }
 }
