@@ -326,9 +326,10 @@ export class MongoTaskStore implements TaskStore {
       let reclaimed = false;
       // Throttled (FerretDB): the first sweep of a pool comes reclaimEveryMs after the store opened
       // (or as soon as nothing else is claimable), so that a starting worker does not pay a
-      // whole-pool scan before its first task; later sweeps are spaced by 20x their own duration.
+      // whole-pool scan before its first task; sweeps are spaced by 20x what a whole-pool scan
+      // costs, so that N workers on a big pool do not each rescan it every few seconds.
       const sinceSweep = Date.now() - (this.lastReclaim.get(pool) ?? (this.reclaimEveryMs > 0 ? this.openedAt : 0));
-      if (!earlier && sinceSweep >= Math.max(this.reclaimEveryMs, SWEEP_SPACING * (this.reclaimEveryMs > 0 ? (this.sweepMs.get(pool) ?? 0) : 0))) {
+      if (!earlier && sinceSweep >= Math.max(this.reclaimEveryMs, SWEEP_SPACING * (this.reclaimEveryMs > 0 ? this.scanCost(pool) : 0))) {
         this.lastReclaim.set(pool, Date.now());
         await this.reclaim(pool, coll, maxAttempts);
         reclaimed = true;
@@ -923,6 +924,18 @@ export class MongoTaskStore implements TaskStore {
     this.held.delete(key);
     const r = await coll.updateOne({ _id }, { $set: set });
     if (r.matchedCount === 0) throw new LeaseLostError(lease.taskId);
+  }
+
+  /**
+   * What a whole-pool scan of `pool` costs here: the last sweep's duration, or before the first
+   * sweep the longest candidate scan of the pool (the same Go-side decode of every document).
+   */
+  private scanCost(pool: string): number {
+    const swept = this.sweepMs.get(pool);
+    if (swept !== undefined) return swept;
+    let ms = 0;
+    for (const [key, entry] of this.candidates) if (key.startsWith(`${pool}\u0000`)) ms = Math.max(ms, entry.scanMs ?? 0);
+    return ms;
   }
 
   private tickets(): Collection<Ticket> {
