@@ -5,7 +5,8 @@
  * 0.9.7's RecorderCollector + RollingGroup on a copy of the same runs in qlib's own MLflow store
  * (pred.pkl + task pickles; see bench/collect_qlib.py). Both outputs are compared row by row.
  *
- * node --import tsx bench/collect.ts [--runs 50] [--repeats 3]
+ * node --import tsx bench/collect.ts [--runs 50] [--repeats 3] [--qtask-only]
+ * (--qtask-only times qtask alone, for before/after comparisons without the slow qlib side)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -71,6 +72,12 @@ for (let i = 0; i < REPEATS; i++) {
   merged = (out.get('pred') as KeyedDict<unknown>).get(['LinearModel']) as Panel;
 }
 const m = merged!;
+const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+if (process.argv.includes('--qtask-only')) {
+  console.log(`qtask collect (${RUNS} runs, ${m.dates.length} rows): median ${med(ours).toFixed(0)} ms wall, ${med(oursCpu).toFixed(0)} ms CPU  (CPU runs: ${oursCpu.map((x) => x.toFixed(0)).join(', ')}); load avg ${loadavg()[0]!.toFixed(2)}`);
+  rmSync(work, { recursive: true, force: true });
+  process.exit(0);
+}
 
 const py = spawnSync(PY, [join(REPO, 'bench/collect_qlib.py'), expDir, work, String(REPEATS)], { encoding: 'utf8', env: { ...process.env, MLFLOW_ALLOW_FILE_STORE: 'true' }, maxBuffer: 1 << 26 });
 if (py.status !== 0) throw new Error(`qlib side failed (${py.status}): ${py.stderr.slice(-2000)}`);
@@ -85,7 +92,6 @@ else lines.forEach((l, i) => {
   if (d!.slice(0, 10) !== m.dates[i] || inst !== m.instruments[i] || Math.abs(Number(s) - m.values[0]![i]!) > 1e-12) mismatches++;
 });
 
-const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const oursMed = med(ours);
 const qlibMed = med(q.collect_s.map((s) => s * 1000));
 const oursCpuMed = med(oursCpu);

@@ -82,11 +82,64 @@ function rowsByDate(p: Panel, path: string): Map<string, number[]> {
 
 const byInstrument = (p: Panel) => (a: number, b: number): number => (p.instruments[a]! < p.instruments[b]! ? -1 : p.instruments[a]! > p.instruments[b]! ? 1 : 0);
 
+/** A window's rows on one date: rows `from … to-1` in order, or (when not) the row list sorted by instrument. */
+interface DateRows {
+  from: number;
+  to: number;
+  sorted: Int32Array | undefined;
+}
+
+/**
+ * A window's rows by date, each date's rows ordered by instrument, checking that no (date,
+ * instrument) repeats. Predictions are normally stored date by date with instruments ascending:
+ * then each date is one run of rows and one comparison per row proves both order and uniqueness.
+ * Anything else takes the general path (row lists, sorted).
+ */
+function dateRowsOf(p: Panel, path: string): Map<string, DateRows> {
+  const out = new Map<string, DateRows>();
+  const { dates, instruments } = p;
+  const n = dates.length;
+  let from = 0;
+  while (from < n) {
+    const d = dates[from]!;
+    let to = from + 1;
+    let ordered = true;
+    for (; to < n && dates[to] === d; to++) if (!(instruments[to - 1]! < instruments[to]!)) ordered = false;
+    if (out.has(d)) return dateRowsGeneral(p, path);
+    out.set(d, { from, to, sorted: ordered ? undefined : sortedRows(p, from, to, path) });
+    from = to;
+  }
+  return out;
+}
+
+function sortedRows(p: Panel, from: number, to: number, path: string): Int32Array {
+  const rows = Int32Array.from({ length: to - from }, (_, i) => from + i);
+  return checkedSort(p, rows, path);
+}
+
+function checkedSort(p: Panel, rows: Int32Array, path: string): Int32Array {
+  const sorted = Int32Array.from([...rows].sort(byInstrument(p)));
+  for (let i = 1; i < sorted.length; i++) {
+    const inst = p.instruments[sorted[i]!]!;
+    if (inst === p.instruments[sorted[i - 1]!]) {
+      throw new CollectError('DUPLICATE_ROW', `prediction ${path} has the row (${p.dates[sorted[i]!]}, ${inst}) more than once`, { path, hint: 'each (date, instrument) may appear once per prediction' });
+    }
+  }
+  return sorted;
+}
+
+function dateRowsGeneral(p: Panel, path: string): Map<string, DateRows> {
+  const out = new Map<string, DateRows>();
+  for (const [d, rows] of rowsByDate(p, path)) out.set(d, { from: 0, to: 0, sorted: checkedSort(p, Int32Array.from(rows), path) });
+  return out;
+}
+
 /**
  * qlib's RollingEnsemble, per date. Windows are ordered by their first date (stable: on a tie the
  * later member wins, as in qlib); each date takes all its rows from the last window in that order
  * that has rows on the date. Values (NaN included) are copied untouched. Keys are ignored. Members
  * must have the same columns. Empty input is `ENSEMBLE_EMPTY`; members with no rows are skipped.
+ * Linear in the rows read: one pass per window to find its dates, one copy per output row.
  */
 export class RollingEnsemble extends Ensemble {
   ensemble(d: KeyedDict<unknown>): Panel {
@@ -103,7 +156,7 @@ export class RollingEnsemble extends Ensemble {
     const windows = members
       .filter((m) => m.panel.dates.length > 0)
       .map((m) => {
-        const byDate = rowsByDate(m.panel, keyId(m.key));
+        const byDate = dateRowsOf(m.panel, keyId(m.key));
         let start = m.panel.dates[0]!;
         for (const dt of byDate.keys()) if (dt < start) start = dt;
         return { panel: m.panel, byDate, start };
@@ -114,8 +167,10 @@ export class RollingEnsemble extends Ensemble {
       for (const dt of w.byDate.keys()) owner.set(dt, i);
     });
     const dates = [...owner.keys()].sort();
+    const size = (g: DateRows): number => (g.sorted ? g.sorted.length : g.to - g.from);
     let n = 0;
-    for (const dt of dates) n += windows[owner.get(dt)!]!.byDate.get(dt)!.length;
+    for (const dt of dates) n += size(windows[owner.get(dt)!]!.byDate.get(dt)!);
+    const k = first.columns.length;
     const out: Panel = {
       dates: new Array<string>(n),
       instruments: new Array<string>(n),
@@ -126,20 +181,21 @@ export class RollingEnsemble extends Ensemble {
     let o = 0;
     for (const dt of dates) {
       const w = windows[owner.get(dt)!]!;
-      let rows = w.byDate.get(dt)!;
-      const cmp = byInstrument(w.panel);
-      // Predictions usually arrive sorted; sort only when they are not.
-      for (let i = 1; i < rows.length; i++) {
-        if (cmp(rows[i - 1]!, rows[i]!) > 0) {
-          rows = rows.slice().sort(cmp);
-          break;
+      const g = w.byDate.get(dt)!;
+      const src = w.panel;
+      if (g.sorted) {
+        for (const r of g.sorted) {
+          out.dates[o] = dt;
+          out.instruments[o] = src.instruments[r]!;
+          for (let c = 0; c < k; c++) out.values[c]![o] = src.values[c]![r]!;
+          o++;
         }
+        continue;
       }
-      for (const r of rows) {
+      for (let c = 0; c < k; c++) out.values[c]!.set(src.values[c]!.subarray(g.from, g.to), o);
+      for (let r = g.from; r < g.to; r++) {
         out.dates[o] = dt;
-        out.instruments[o] = w.panel.instruments[r]!;
-        for (let c = 0; c < out.values.length; c++) out.values[c]![o] = w.panel.values[c]![r]!;
-        o++;
+        out.instruments[o++] = src.instruments[r]!;
       }
     }
     return out;

@@ -1,9 +1,10 @@
 /**
  * A fast reader for the common shape of prediction artifacts: a `pred.csv` Panel with unquoted
- * fields. The general reader (recorder/artifacts.ts csvToObject) builds every field character by
- * character; here lines are cut with indexOf and numbers parsed with Number, which made collecting
- * several times faster (docs/collect.md). Any quote, a header other than `datetime,instrument,…`,
- * or a field it cannot read sends the caller back to the general reader, so results never differ.
+ * ASCII fields. The general reader (recorder/artifacts.ts csvToObject) builds every field character
+ * by character; here the file's bytes are scanned once: a date string is made once per run of equal
+ * dates, instruments are interned, and plain decimals are parsed exactly (see `parseDecimal`). Any
+ * quote, carriage return or non-ASCII byte, a header other than `datetime,instrument,…`, or a field
+ * it cannot read sends the caller back to the general reader, so results never differ.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { Panel } from '../data/types.ts';
@@ -20,39 +21,153 @@ function num(s: string): number | undefined {
   return undefined;
 }
 
-/** The Panel in `text`, or undefined when the text is not a plain unquoted panel CSV. */
-export function parsePanelCsvFast(text: string): Panel | undefined {
-  if (text.includes('"') || text.includes('\r')) return undefined;
-  let end = text.indexOf('\n');
-  if (end < 0) end = text.length;
-  const header = text.slice(0, end).split(',');
+// 10^0 … 10^22 are exact doubles; beyond that a power of ten is itself rounded.
+const POW10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+const TWO53 = 2 ** 53;
+const COMMA = 0x2c;
+const NL = 0x0a;
+const DOT = 0x2e;
+const MINUS = 0x2d;
+
+/**
+ * `[-]digits[.digits]` in bytes `[a, b)` as `Number()` reads it, or undefined when the text is not
+ * of that shape or not on the exact path. Exact because the digits form an integer m < 2^53 and
+ * the fraction has f ≤ 22 digits: m and 10^f are then exact doubles, and one IEEE division rounds
+ * m / 10^f correctly — the same correctly rounded value Number() returns (Clinger's fast path).
+ */
+export function parseDecimal(buf: Uint8Array, a: number, b: number): number | undefined {
+  let i = a;
+  const neg = buf[i] === MINUS;
+  if (neg) i++;
+  let m = 0;
+  let digits = 0;
+  let frac = -1;
+  for (; i < b; i++) {
+    const c = buf[i]!;
+    if (c >= 0x30 && c <= 0x39) {
+      m = m * 10 + (c - 0x30);
+      digits++;
+      if (frac >= 0) frac++;
+    } else if (c === DOT && frac < 0) frac = 0;
+    else return undefined;
+  }
+  if (digits === 0 || m >= TWO53 || frac > 22) return undefined;
+  const v = frac > 0 ? m / POW10[frac]! : m;
+  return neg ? -v : v;
+}
+
+// Only ASCII is read here: for it latin1 decoding equals UTF-8 decoding. Other bytes go to the general reader.
+function isAscii(buf: Uint8Array, a: number, b: number): boolean {
+  for (let i = a; i < b; i++) if (buf[i]! >= 0x80) return false;
+  return true;
+}
+
+function sameBytes(buf: Uint8Array, a: number, b: number, c: number, d: number): boolean {
+  if (b - a !== d - c) return false;
+  for (let i = 0; i < b - a; i++) if (buf[a + i] !== buf[c + i]) return false;
+  return true;
+}
+
+/**
+ * Interns ASCII strings by a hash of their bytes, so a field becomes a string only the first time
+ * it is met (a pred.csv repeats each instrument once per date).
+ */
+class AsciiInterner {
+  private readonly byHash = new Map<number, string>();
+  private readonly collided = new Map<string, string>();
+
+  /** The string of bytes `[a, b)`, or undefined when they are not ASCII. */
+  get(buf: Buffer, a: number, b: number): string | undefined {
+    let h = 0x811c9dc5;
+    for (let i = a; i < b; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+    const hit = this.byHash.get(h);
+    if (hit !== undefined && hit.length === b - a) {
+      let same = true;
+      for (let i = 0; i < hit.length; i++) {
+        if (hit.charCodeAt(i) !== buf[a + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return hit;
+    }
+    if (!isAscii(buf, a, b)) return undefined;
+    const s = buf.latin1Slice(a, b);
+    if (hit === undefined) {
+      this.byHash.set(h, s);
+      return s;
+    }
+    const prev = this.collided.get(s);
+    if (prev !== undefined) return prev;
+    this.collided.set(s, s);
+    return s;
+  }
+}
+
+/** The Panel in the bytes of a CSV file, or undefined when they are not a plain unquoted ASCII panel CSV. */
+export function parsePanelCsvBuffer(buf: Buffer): Panel | undefined {
+  if (buf.indexOf(0x22) >= 0 || buf.indexOf(0x0d) >= 0) return undefined;
+  let headerEnd = buf.indexOf(NL);
+  if (headerEnd < 0) headerEnd = buf.length;
+  if (!isAscii(buf, 0, headerEnd)) return undefined;
+  const header = buf.latin1Slice(0, headerEnd).split(',');
   if (header[0] !== 'datetime' || header[1] !== 'instrument' || header.some((h) => h !== h.trim())) return undefined;
   const columns = header.slice(2);
   const k = columns.length;
-  const lines = text.slice(end + 1).split('\n');
-  while (lines.length && lines[lines.length - 1] === '') lines.pop();
-  const n = lines.length;
+  if (k === 0) return undefined;
+  let end = buf.length;
+  while (end > headerEnd && buf[end - 1] === NL) end--;
+  const bodyStart = Math.min(headerEnd + 1, end);
+  let n = 0;
+  for (let i = buf.indexOf(NL, bodyStart); i >= 0 && i < end; i = buf.indexOf(NL, i + 1)) n++;
+  if (end > bodyStart) n++;
   const dates = new Array<string>(n);
   const instruments = new Array<string>(n);
   const values = columns.map(() => new Float64Array(n));
+  const interner = new AsciiInterner();
+  let prevDateA = -1;
+  let prevDateB = -1;
+  let prevDate = '';
+  let p = bodyStart;
+  // Plain loops rather than Buffer#indexOf: a native call per field costs more than the bytes it skips.
   for (let r = 0; r < n; r++) {
-    const line = lines[r]!;
-    let a = line.indexOf(',');
-    let b = line.indexOf(',', a + 1);
-    if (a < 0 || b < 0) return undefined;
-    dates[r] = line.slice(0, a);
-    instruments[r] = line.slice(a + 1, b);
+    let a = p;
+    while (a < end && buf[a] !== COMMA && buf[a] !== NL) a++;
+    if (a >= end || buf[a] !== COMMA) return undefined;
+    let b = a + 1;
+    while (b < end && buf[b] !== COMMA && buf[b] !== NL) b++;
+    if (b >= end || buf[b] !== COMMA) return undefined;
+    let lineEnd = b + 1;
+    while (lineEnd < end && buf[lineEnd] !== NL) lineEnd++;
+    if (prevDateA < 0 || !sameBytes(buf, p, a, prevDateA, prevDateB)) {
+      if (!isAscii(buf, p, a)) return undefined;
+      prevDate = buf.latin1Slice(p, a);
+    }
+    prevDateA = p;
+    prevDateB = a;
+    dates[r] = prevDate;
+    const inst = interner.get(buf, a + 1, b);
+    if (inst === undefined) return undefined;
+    instruments[r] = inst;
+    let f = b;
     for (let c = 0; c < k; c++) {
-      a = b;
-      b = line.indexOf(',', a + 1);
-      if ((b < 0) !== (c === k - 1)) return undefined;
-      const v = num(line.slice(a + 1, b < 0 ? line.length : b));
+      let g = f + 1;
+      while (g < lineEnd && buf[g] !== COMMA) g++;
+      if ((g < lineEnd) !== (c < k - 1)) return undefined;
+      let v = g > f + 1 ? parseDecimal(buf, f + 1, g) : NaN;
+      if (v === undefined) v = num(buf.latin1Slice(f + 1, g));
       if (v === undefined) return undefined;
       values[c]![r] = v;
+      f = g;
     }
-    if (k === 0 && b >= 0) return undefined;
+    p = lineEnd + 1;
   }
   return { dates, instruments, columns, groups: columns.map((c) => (/^label/i.test(c) ? 'label' : 'feature')), values };
+}
+
+/** The Panel in `text`, or undefined when the text is not a plain unquoted panel CSV. */
+export function parsePanelCsvFast(text: string): Panel | undefined {
+  return parsePanelCsvBuffer(Buffer.from(text, 'utf8'));
 }
 
 /**
@@ -64,7 +179,7 @@ export function loadArtifact(rec: Recorder, name: string): unknown {
     if (!existsSync(rec.artifactLocalPath(name)) && !existsSync(rec.artifactLocalPath(`${name}.json`))) {
       const p = rec.artifactLocalPath(`${name}.csv`);
       if (existsSync(p)) {
-        const fast = parsePanelCsvFast(readFileSync(p, 'utf8'));
+        const fast = parsePanelCsvBuffer(readFileSync(p));
         if (fast) return fast;
       }
     }
