@@ -92,7 +92,7 @@ class AsciiInterner {
       if (same) return hit;
     }
     if (!isAscii(buf, a, b)) return undefined;
-    const s = buf.latin1Slice(a, b);
+    const s = buf.toString('latin1', a, b);
     if (hit === undefined) {
       this.byHash.set(h, s);
       return s;
@@ -110,7 +110,7 @@ export function parsePanelCsvBuffer(buf: Buffer): Panel | undefined {
   let headerEnd = buf.indexOf(NL);
   if (headerEnd < 0) headerEnd = buf.length;
   if (!isAscii(buf, 0, headerEnd)) return undefined;
-  const header = buf.latin1Slice(0, headerEnd).split(',');
+  const header = buf.toString('latin1', 0, headerEnd).split(',');
   if (header[0] !== 'datetime' || header[1] !== 'instrument' || header.some((h) => h !== h.trim())) return undefined;
   const columns = header.slice(2);
   const k = columns.length;
@@ -141,7 +141,7 @@ export function parsePanelCsvBuffer(buf: Buffer): Panel | undefined {
     while (lineEnd < end && buf[lineEnd] !== NL) lineEnd++;
     if (prevDateA < 0 || !sameBytes(buf, p, a, prevDateA, prevDateB)) {
       if (!isAscii(buf, p, a)) return undefined;
-      prevDate = buf.latin1Slice(p, a);
+      prevDate = buf.toString('latin1', p, a);
     }
     prevDateA = p;
     prevDateB = a;
@@ -155,7 +155,7 @@ export function parsePanelCsvBuffer(buf: Buffer): Panel | undefined {
       while (g < lineEnd && buf[g] !== COMMA) g++;
       if ((g < lineEnd) !== (c < k - 1)) return undefined;
       let v = g > f + 1 ? parseDecimal(buf, f + 1, g) : NaN;
-      if (v === undefined) v = num(buf.latin1Slice(f + 1, g));
+      if (v === undefined) v = num(buf.toString('latin1', f + 1, g));
       if (v === undefined) return undefined;
       values[c]![r] = v;
       f = g;
