@@ -29,33 +29,6 @@ const NL = 0x0a;
 const DOT = 0x2e;
 const MINUS = 0x2d;
 
-/**
- * `[-]digits[.digits]` in bytes `[a, b)` as `Number()` reads it, or undefined when the text is not
- * of that shape or not on the exact path. Exact because the digits form an integer m < 2^53 and
- * the fraction has f ≤ 22 digits: m and 10^f are then exact doubles, and one IEEE division rounds
- * m / 10^f correctly — the same correctly rounded value Number() returns (Clinger's fast path).
- */
-export function parseDecimal(buf: Uint8Array, a: number, b: number): number | undefined {
-  let i = a;
-  const neg = buf[i] === MINUS;
-  if (neg) i++;
-  let m = 0;
-  let digits = 0;
-  let frac = -1;
-  for (; i < b; i++) {
-    const c = buf[i]!;
-    if (c >= 0x30 && c <= 0x39) {
-      m = m * 10 + (c - 0x30);
-      digits++;
-      if (frac >= 0) frac++;
-    } else if (c === DOT && frac < 0) frac = 0;
-    else return undefined;
-  }
-  if (digits === 0 || m >= TWO53 || frac > 22) return undefined;
-  const v = frac > 0 ? m / POW10[frac]! : m;
-  return neg ? -v : v;
-}
-
 // Only ASCII is read here: for it latin1 decoding equals UTF-8 decoding. Other bytes go to the general reader.
 function isAscii(buf: Uint8Array, a: number, b: number): boolean {
   for (let i = a; i < b; i++) if (buf[i]! >= 0x80) return false;
@@ -80,6 +53,8 @@ class AsciiInterner {
   get(buf: Buffer, a: number, b: number): string | undefined {
     let h = 0x811c9dc5;
     for (let i = a; i < b; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+    // Kept within 30 bits so the key stays a small integer (no heap number per lookup).
+    h &= 0x3fffffff;
     const hit = this.byHash.get(h);
     if (hit !== undefined && hit.length === b - a) {
       let same = true;
@@ -154,8 +129,30 @@ export function parsePanelCsvBuffer(buf: Buffer): Panel | undefined {
       let g = f + 1;
       while (g < lineEnd && buf[g] !== COMMA) g++;
       if ((g < lineEnd) !== (c < k - 1)) return undefined;
-      let v = g > f + 1 ? parseDecimal(buf, f + 1, g) : NaN;
-      if (v === undefined) v = num(buf.toString('latin1', f + 1, g));
+      // `[-]digits[.digits]` is read inline (a call returning a double would allocate it). Exact:
+      // the digits form an integer m < 2^53 and the fraction has f <= 22 digits, so m and 10^f are
+      // exact doubles and one IEEE division rounds m / 10^f correctly, which is what Number() returns
+      // (Clinger's fast path). Any other text goes through Number() itself (num).
+      let i = f + 1;
+      const neg = buf[i] === MINUS;
+      if (neg) i++;
+      let m = 0;
+      let digits = 0;
+      let frac = -1;
+      for (; i < g; i++) {
+        const ch = buf[i]!;
+        if (ch >= 0x30 && ch <= 0x39) {
+          m = m * 10 + (ch - 0x30);
+          digits++;
+          if (frac >= 0) frac++;
+        } else if (ch === DOT && frac < 0) frac = 0;
+        else break;
+      }
+      let v: number | undefined;
+      if (i === g && digits > 0 && m < TWO53 && frac <= 22) {
+        v = frac > 0 ? m / POW10[frac]! : m;
+        if (neg) v = -v;
+      } else v = g > f + 1 ? num(buf.toString('latin1', f + 1, g)) : NaN;
       if (v === undefined) return undefined;
       values[c]![r] = v;
       f = g;
