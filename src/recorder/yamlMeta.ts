@@ -53,7 +53,7 @@ export function parseMetaFast(text: string): Record<string, unknown> | undefined
     const colon = line.indexOf(': ');
     if (colon <= 0) return undefined;
     const key = line.slice(0, colon);
-    if (!/^[a-z_]+$/.test(key) || Object.hasOwn(out, key)) return undefined;
+    if (!/^[a-z_]+$/.test(key) || key === '__proto__' || YAML11_NON_STRING_WORD.test(key) || Object.hasOwn(out, key)) return undefined;
     const v = line.slice(colon + 2);
     if (v === 'null') out[key] = null;
     else if (v === '[]') out[key] = [];
