@@ -35,6 +35,12 @@ function isAscii(buf: Uint8Array, a: number, b: number): boolean {
   return true;
 }
 
+function sameText(s: string, buf: Uint8Array, a: number, b: number): boolean {
+  if (s.length !== b - a) return false;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== buf[a + i]) return false;
+  return true;
+}
+
 function sameBytes(buf: Uint8Array, a: number, b: number, c: number, d: number): boolean {
   if (b - a !== d - c) return false;
   for (let i = 0; i < b - a; i++) if (buf[a + i] !== buf[c + i]) return false;
@@ -103,6 +109,8 @@ export function parsePanelCsvBuffer(buf: Buffer): Panel | undefined {
   let prevDateA = -1;
   let prevDateB = -1;
   let prevDate = '';
+  let block = 0;
+  let prevBlock = -1;
   let p = bodyStart;
   // Plain loops rather than Buffer#indexOf: a native call per field costs more than the bytes it skips.
   for (let r = 0; r < n; r++) {
@@ -117,11 +125,15 @@ export function parsePanelCsvBuffer(buf: Buffer): Panel | undefined {
     if (prevDateA < 0 || !sameBytes(buf, p, a, prevDateA, prevDateB)) {
       if (!isAscii(buf, p, a)) return undefined;
       prevDate = buf.toString('latin1', p, a);
+      prevBlock = block;
+      block = r;
     }
     prevDateA = p;
     prevDateB = a;
     dates[r] = prevDate;
-    const inst = interner.get(buf, a + 1, b);
+    // Each date usually lists the same instruments in the same order as the date before it.
+    const guess = prevBlock >= 0 && prevBlock + (r - block) < block ? instruments[prevBlock + (r - block)]! : undefined;
+    const inst = guess !== undefined && sameText(guess, buf, a + 1, b) ? guess : interner.get(buf, a + 1, b);
     if (inst === undefined) return undefined;
     instruments[r] = inst;
     let f = b;
