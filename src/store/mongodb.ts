@@ -390,7 +390,11 @@ export class MongoTaskStore implements TaskStore {
       if ('problem' in task) {
         throw new StoreError('TASK_MALFORMED', `claimed task ${doc._id.toHexString()} is malformed: ${task.problem}`);
       }
-      if (this.claimTickets) this.held.set(`${pool}\u0000${task._id}`, { token, attempt: task.attempts });
+      if (this.claimTickets) {
+        // Leases lost without a final write stay here; forgetting them only costs a read at commit.
+        if (this.held.size >= 10_000) this.held.clear();
+        this.held.set(`${pool}\u0000${task._id}`, { token, attempt: task.attempts });
+      }
       const lease: Lease = {
         taskId: task._id,
         token,
