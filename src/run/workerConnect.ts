@@ -89,8 +89,9 @@ export async function openStoreWithRetry(
       const elapsed = Date.now() - started;
       const backoff = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** Math.min(attempt - 1, 5)) * (0.5 + Math.random() / 2);
       if (elapsed + backoff > timeoutMs) {
-        if (attempt === 1) throw e;
-        throw new StoreError('STORE_UNREACHABLE', `${scrubPassword(e.message, url)}; still unreachable after ${attempt} attempts over ${seconds(elapsed)}`, {
+        // One attempt was asked for: its own error says it all.
+        if (timeoutMs === 0) throw e;
+        throw new StoreError('STORE_UNREACHABLE', `${scrubPassword(e.message, url)}; still unreachable after ${attempt} attempt${attempt === 1 ? '' : 's'} over ${seconds(elapsed)}`, {
           ...(e.path !== undefined ? { path: e.path } : {}),
           hint: 'start the store server or fix the network; --connect-timeout sets how long a starting worker waits (inf: until stopped)',
           cause: e,
