@@ -315,8 +315,8 @@ export class ExperimentStore {
   }
 
   /**
-   * Starts a run: its meta.yaml is written first (status RUNNING), then the folders, the owner/heartbeat
-   * file and the tags. Until `end()`, the run is ended FAILED if the process exits or is interrupted.
+   * Starts a run: the owner/heartbeat file is written first, then its meta.yaml (status RUNNING), the
+   * folders and the tags. Until `end()`, the run is ended FAILED if the process exits or is interrupted.
    */
   start(opts: StartOptions = {}): Recorder {
     const exp =
@@ -346,6 +346,9 @@ export class ExperimentStore {
     } catch {
       // no passwd entry (containers): MLflow writes an empty user then too
     }
+    // The owner file goes before the meta: a reader that sees RUNNING can always tell whether the
+    // owner is alive, even when the process is killed right after the meta is written.
+    writeFileSync(join(runDir, OWNER_FILE), `${process.pid}@${hostname()}\n`);
     writeRunMeta(runDir, {
       runId: id,
       runName: name,
@@ -359,7 +362,6 @@ export class ExperimentStore {
       deletedTime: null,
     }, this.fsync);
     ensureRunFolders(runDir);
-    writeFileSync(join(runDir, OWNER_FILE), `${process.pid}@${hostname()}\n`);
     const rec = new Recorder(runDir, id, exp.id, this.recorderOptions());
     rec.markOpen();
     rec.setTags({
