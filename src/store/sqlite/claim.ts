@@ -59,8 +59,8 @@ function claimFilter(query: TaskFilter): TaskFilter {
 /**
  * Claims one task.
  *
- * Common case: ONE statement, `UPDATE … WHERE id = (SELECT … ORDER BY priority DESC, created_at,
- * id LIMIT 1) RETURNING *`, atomic across processes on its own.
+ * Common case: ONE statement, `UPDATE … WHERE rowid = (SELECT rowid … ORDER BY priority DESC,
+ * created_at, id LIMIT 1) RETURNING …`, atomic across processes on its own.
  *
  * When some running task's lease has run out (checked with a read at most every 50 ms per pool
  * and connection), an IMMEDIATE transaction first returns such tasks
