@@ -104,7 +104,9 @@ export function parsePanelCsvBuffer(buf: Buffer): Panel | undefined {
   if (end > bodyStart) n++;
   const dates = new Array<string>(n);
   const instruments = new Array<string>(n);
-  const values = columns.map(() => new Float64Array(n));
+  // A plain array built here (not Array#map): the loop's optimized code then keeps seeing one array map.
+  const values: Float64Array[] = [];
+  for (let c = 0; c < k; c++) values.push(new Float64Array(n));
   const interner = new AsciiInterner();
   let prevDateA = -1;
   let prevDateB = -1;
@@ -171,6 +173,12 @@ export function parsePanelCsvBuffer(buf: Buffer): Panel | undefined {
     }
     p = lineEnd + 1;
   }
+  return panelOf(dates, instruments, columns, values);
+}
+
+// Outside the parse loop's function: code reached once per call had no type feedback when the loop
+// was optimized (on-stack, during the first call), so it deoptimized the loop at every return.
+function panelOf(dates: string[], instruments: string[], columns: string[], values: Float64Array[]): Panel {
   return { dates, instruments, columns, groups: columns.map((c) => (/^label/i.test(c) ? 'label' : 'feature')), values };
 }
 
