@@ -18,7 +18,7 @@ import { runTask } from '../run/runTask.ts';
 import { getStore } from '../recorder/R.ts';
 import type { Recorder } from '../recorder/recorder.ts';
 import { openStore } from '../store/url.ts';
-import { TaskManager, WaitTimeoutError } from '../store/taskManager.ts';
+import { WaitTimeoutError } from '../store/taskManager.ts';
 import type { TaskFilter, TaskStore } from '../store/types.ts';
 import type { TaskDef, TaskStatus } from '../task/types.ts';
 import { DelayTrainerRM, TrainerRM } from '../workflow/trainer.ts';
@@ -53,13 +53,17 @@ export interface PoolTrainerOptions {
 
 type Phase = { before: TaskStatus; after: TaskStatus; fn: 'train' | 'begin' | 'end' };
 
-/** Keeps claiming the tasks in `query` (taking over expired leases) until none is unfinished in this phase. */
-async function drain(trainer: OnlineTrainerRM | OnlineDelayTrainerRM, query: TaskFilter, phase: Phase, o: PoolTrainerOptions): Promise<void> {
-  const tm = trainer.manager();
+/**
+ * Keeps claiming the tasks in `query` (taking over expired leases) until none is unfinished in this
+ * phase. Whether this process runs tasks follows the trainer's own `skipRunTask`, which
+ * DelayTrainerRM forces off for its preparation phase (qlib).
+ */
+async function drain(trainer: TrainerRM, query: TaskFilter, phase: Phase, o: PoolTrainerOptions): Promise<void> {
+  const tm = trainer.tm();
   const deadline = o.waitTimeoutMs === undefined ? Infinity : Date.now() + o.waitTimeoutMs;
   const open: TaskStatus[] = [phase.before, 'running'];
   for (;;) {
-    if (!o.skipRunTask) await runTask(trainer.fn(phase.fn), { ...trainer.runOpts(query), beforeStatus: phase.before, afterStatus: phase.after });
+    if (!trainer.options.skipRunTask) await runTask(trainer.phaseFn(phase.fn), { ...trainer.runOptions(query), beforeStatus: phase.before, afterStatus: phase.after });
     const counts = await tm.taskStat(query);
     if (open.every((s) => !counts[s])) return;
     if (Date.now() > deadline) {
@@ -73,25 +77,20 @@ async function drain(trainer: OnlineTrainerRM | OnlineDelayTrainerRM, query: Tas
   }
 }
 
+/** Creates the tasks (dedupe by hash) and drains them through the phase `trainWith` runs next. */
+async function drainCreated(trainer: TrainerRM, tasks: TaskDef[], afterStatus: 'done' | 'part_done', o: PoolTrainerOptions): Promise<void> {
+  if (tasks.length === 0) return;
+  const { ids } = await trainer.tm().createTask(tasks);
+  const query: TaskFilter = { _id: { $in: ids.filter((id): id is string => id !== null) } };
+  await drain(trainer, query, { before: 'waiting', after: afterStatus, fn: afterStatus === 'done' ? 'train' : 'begin' }, o);
+}
+
 class OnlineTrainerRM extends TrainerRM {
   constructor(options: TrainerRMOptions, readonly poolOptions: PoolTrainerOptions) {
     super(options);
   }
-  manager(): TaskManager {
-    return this.tm();
-  }
-  fn(kind: Phase['fn']) {
-    return kind === 'train' ? this.trainFn() : kind === 'begin' ? this.beginFn() : this.endFn();
-  }
-  runOpts(query: TaskFilter) {
-    return this.runOptions(query);
-  }
   protected override async trainWith(tasks: TaskDef[], afterStatus: 'done' | 'part_done'): Promise<Recorder[]> {
-    if (tasks.length > 0) {
-      const { ids } = await this.tm().createTask(tasks);
-      const query: TaskFilter = { _id: { $in: ids.filter((id): id is string => id !== null) } };
-      await drain(this, query, { before: 'waiting', after: afterStatus, fn: afterStatus === 'done' ? 'train' : 'begin' }, this.poolOptions);
-    }
+    await drainCreated(this, tasks, afterStatus, this.poolOptions);
     return super.trainWith(tasks, afterStatus);
   }
 }
@@ -100,22 +99,8 @@ class OnlineDelayTrainerRM extends DelayTrainerRM {
   constructor(options: TrainerRMOptions, readonly poolOptions: PoolTrainerOptions) {
     super(options);
   }
-  manager(): TaskManager {
-    return this.tm();
-  }
-  fn(kind: Phase['fn']) {
-    return kind === 'train' ? this.trainFn() : kind === 'begin' ? this.beginFn() : this.endFn();
-  }
-  runOpts(query: TaskFilter) {
-    return this.runOptions(query);
-  }
   protected override async trainWith(tasks: TaskDef[], afterStatus: 'done' | 'part_done'): Promise<Recorder[]> {
-    if (tasks.length > 0) {
-      const { ids } = await this.tm().createTask(tasks);
-      const query: TaskFilter = { _id: { $in: ids.filter((id): id is string => id !== null) } };
-      // qlib forces this phase to run here even with skip_run_task
-      await drain(this, query, { before: 'waiting', after: afterStatus, fn: afterStatus === 'done' ? 'train' : 'begin' }, { ...this.poolOptions, skipRunTask: false });
-    }
+    await drainCreated(this, tasks, afterStatus, this.poolOptions);
     return super.trainWith(tasks, afterStatus);
   }
   override async endTrain(recs: Recorder[]): Promise<Recorder[]> {

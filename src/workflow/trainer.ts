@@ -137,7 +137,8 @@ export class TrainerRM extends Trainer {
     this.pool = options.taskPool ?? options.experimentName;
   }
 
-  protected tm(): TaskManager {
+  /** The TaskManager of this trainer's pool (public for trainers built on this one, e.g. the online PoolTrainer). */
+  tm(): TaskManager {
     return new TaskManager(this.options.store, this.pool, { log: () => {} });
   }
 
@@ -149,7 +150,13 @@ export class TrainerRM extends Trainer {
     return async (param, ctx) => (await endTaskTrain(asRecorderRef(param), this.trainOptions({ signal: ctx.signal }))) as unknown as JsonValue;
   }
 
-  protected runOptions(query: TaskFilter) {
+  /** The task function of a phase: `train` (fit + records), `begin` (log only, delay trainers), `end` (fit a begun run). */
+  phaseFn(phase: 'train' | 'begin' | 'end'): TaskFn {
+    return phase === 'train' ? this.trainFn() : phase === 'begin' ? this.beginFn() : this.endFn();
+  }
+
+  /** runTask options for `query` on this trainer's pool and store. */
+  runOptions(query: TaskFilter) {
     return {
       store: this.options.store,
       pool: this.pool,
