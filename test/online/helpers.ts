@@ -1,4 +1,5 @@
 /** A small real provider (12 S&P 500 names, 2015–2020, imported from the shared CSVs) and a rolling template. */
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -92,3 +93,40 @@ export function tmpRoot(): string {
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const QTASK = join(REPO, 'bin/qtask.js');
+
+export interface ChildRoutine {
+  code: number | null;
+  signal: string | null;
+  out: string;
+}
+
+/**
+ * Runs one routine of `s` on `day` in a child process (test/online/routineChild.ts), through a SQLite
+ * task pool when `pool` is given. With `killWhen`, the child is SIGKILLed as soon as it returns true
+ * (polled every 20 ms) or after `deadlineMs`.
+ */
+export function runRoutineChild(s: Setup, day: string, opts: { pool?: { pool: string; leaseMs: number }; killWhen?: () => boolean; deadlineMs?: number } = {}): Promise<ChildRoutine> {
+  return new Promise((resolve, reject) => {
+    const args = ['--import', 'tsx', join(import.meta.dirname, 'routineChild.ts'), JSON.stringify(s), day, ...(opts.pool ? [JSON.stringify(opts.pool)] : [])];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    let timer: NodeJS.Timeout | undefined;
+    const killWhen = opts.killWhen;
+    if (killWhen) {
+      const deadline = Date.now() + (opts.deadlineMs ?? 120_000);
+      timer = setInterval(() => {
+        if (killWhen() || Date.now() > deadline) {
+          clearInterval(timer);
+          child.kill('SIGKILL');
+        }
+      }, 20);
+    }
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (timer) clearInterval(timer);
+      resolve({ code, signal, out });
+    });
+  });
+}

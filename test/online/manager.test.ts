@@ -5,7 +5,6 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Calendar } from '../../src/generate/calendar.ts';
@@ -15,7 +14,7 @@ import { getSegment } from '../../src/task/definition.ts';
 import type { TaskDef } from '../../src/task/types.ts';
 import { LocalTrainer, OnlineManager } from '../../src/online/index.ts';
 import { asPanel } from '../../src/online/panels.ts';
-import { manager, newSetup, smallProvider, strategies, tmpRoot } from './helpers.ts';
+import { manager, newSetup, runRoutineChild, smallProvider, strategies, tmpRoot } from './helpers.ts';
 import type { Setup } from './helpers.ts';
 
 const root = tmpRoot();
@@ -110,30 +109,6 @@ test('simulate 2019: a signal every trading day, models switch every 60 trading 
   assert.equal((await m2.simulate({ end: '2019-12-31' })).dates.length, sig.dates.length, 'simulate again: nothing new');
 });
 
-function runChild(s: Setup, day: string, killWhen?: () => boolean): Promise<{ code: number | null; signal: string | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'routineChild.ts'), JSON.stringify(s), day], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-    let timer: NodeJS.Timeout | undefined;
-    if (killWhen) {
-      const deadline = Date.now() + 120_000;
-      timer = setInterval(() => {
-        if (killWhen() || Date.now() > deadline) {
-          clearInterval(timer);
-          child.kill('SIGKILL');
-        }
-      }, 20);
-    }
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      if (timer) clearInterval(timer);
-      resolve({ code, signal, out });
-    });
-  });
-}
-
 function runDirs(s: Setup): number {
   const store = getStore({ uri: s.mlruns });
   const exp = store.getExperiment({ experimentName: 'lin' }, { create: false });
@@ -146,18 +121,18 @@ test('kill -9 mid-routine (while training the switch model), then run again: sam
   const a = newSetup(root, providerUri, 'plain');
   const b = newSetup(root, providerUri, 'killed');
   for (const s of [a, b]) await manager(s).simulate({ end: prev });
-  const ra = await runChild(a, switchDay);
+  const ra = await runRoutineChild(a, switchDay);
   assert.equal(ra.code, 0, ra.out);
   const infos = () => getStore({ uri: b.mlruns }).listRecorders({ experimentName: 'lin' }).infos;
   // killed once its training run is RUNNING (its meta written), i.e. inside taskTrain
-  const rb = await runChild(b, switchDay, () => infos().some((i) => i.status === 'RUNNING'));
+  const rb = await runRoutineChild(b, switchDay, { killWhen: () => infos().some((i) => i.status === 'RUNNING') });
   assert.equal(rb.signal, 'SIGKILL', `the child finished before it was killed: ${rb.out}`);
   const stateAfterKill = JSON.parse(readFileSync(join(b.stateDir, 'state.json'), 'utf8')) as { lastRoutine: string };
   assert.equal(stateAfterKill.lastRoutine, prev, 'the killed routine committed nothing');
   const orphans = infos().filter((i) => i.status === 'RUNNING');
   assert.equal(orphans.length, 1, 'the killed routine left its training run RUNNING');
   assert.equal(orphans[0]!.stale, true, 'and it is seen as stale (owner pid dead)');
-  const rb2 = await runChild(b, switchDay);
+  const rb2 = await runRoutineChild(b, switchDay);
   assert.equal(rb2.code, 0, rb2.out);
   assert.deepEqual((JSON.parse(rb2.out.trim().split('\n').at(-1)!) as { failedOrphans: string[] }).failedOrphans, [orphans[0]!.id]);
   const after = infos().find((i) => i.id === orphans[0]!.id)!;

@@ -14,7 +14,7 @@ import { getStore } from '../../src/recorder/R.ts';
 import { SqliteTaskStore } from '../../src/store/sqlite.ts';
 import { TaskManager } from '../../src/store/taskManager.ts';
 import { STATUS_END, STATUS_KEY } from '../../src/workflow/taskTrain.ts';
-import { manager, newSetup, QTASK, REPO, smallProvider, strategies, tmpRoot } from './helpers.ts';
+import { manager, newSetup, QTASK, REPO, runRoutineChild, smallProvider, strategies, tmpRoot } from './helpers.ts';
 import type { Setup } from './helpers.ts';
 
 const root = tmpRoot();
@@ -141,30 +141,6 @@ test('DelayTrainerRM: begin in the routine, fit at the end (postponed to the end
   await store.close();
 });
 
-function runChild(s: Setup & { step: number }, day: string, pool: { pool: string; leaseMs: number }, killWhen?: () => boolean): Promise<{ code: number | null; signal: string | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'routineChild.ts'), JSON.stringify(s), day, JSON.stringify(pool)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-    let timer: NodeJS.Timeout | undefined;
-    if (killWhen) {
-      const deadline = Date.now() + 180_000;
-      timer = setInterval(() => {
-        if (killWhen() || Date.now() > deadline) {
-          clearInterval(timer);
-          child.kill('SIGKILL');
-        }
-      }, 20);
-    }
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      if (timer) clearInterval(timer);
-      resolve({ code, signal, out });
-    });
-  });
-}
-
 test('TrainerRM: a routine SIGKILLed while it trains a pool task; the re-run takes the task over when its lease expires and ends like an uninterrupted run', { timeout: 600_000 }, async () => {
   const s = { ...newSetup(root, providerUri, 'poolkill'), step: 20 };
   const db = join(s.stateDir, '..', 'pool.db');
@@ -175,14 +151,14 @@ test('TrainerRM: a routine SIGKILLed while it trains a pool task; the re-run tak
   await m.simulate({ end: days2019[39]! });
   await trainer.close();
   const infos = () => getStore({ uri: s.mlruns }).listRecorders({ experimentName: 'lin' }).infos;
-  const killed = await runChild(s, switchDay, pool, () => infos().some((i) => i.status === 'RUNNING'));
+  const killed = await runRoutineChild(s, switchDay, { pool, killWhen: () => infos().some((i) => i.status === 'RUNNING'), deadlineMs: 180_000 });
   assert.equal(killed.signal, 'SIGKILL', `the routine finished before it was killed: ${killed.out}`);
   const store = new SqliteTaskStore(db);
   const tm = new TaskManager(store, 'lin', { log: () => {} });
   const held = (await tm.query({})).filter((d) => d.status === 'running');
   assert.equal(held.length, 1, 'the dead routine still holds its task');
   const t0 = Date.now();
-  const again = await runChild(s, switchDay, pool);
+  const again = await runRoutineChild(s, switchDay, { pool });
   assert.equal(again.code, 0, again.out);
   const r = JSON.parse(again.out.trim().split('\n').at(-1)!) as { ran: boolean; trained: Record<string, string[]>; failedOrphans: string[] };
   assert.equal(r.ran, true);
