@@ -4,11 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { assemblePanel } from '../../src/data/handler/assemble.ts';
 import { alpha158FeatureConfig } from '../../src/data/handler/alpha158.ts';
+import { defaultThreads } from '../../src/data/handler/parallel.ts';
 import { LocalProvider } from '../../src/data/provider/index.ts';
 import { synthMarket } from '../../src/data/synth/synth.ts';
 
@@ -44,5 +45,21 @@ test('threads: 2 gives the same panel as threads: 1 (140 instruments, 40 Alpha15
     assert.equal(progress.at(-1), 140);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('defaultThreads: small jobs stay on one thread, big ones use the cores (≤ 4), QTASK_DATA_THREADS overrides', () => {
+  const saved = process.env['QTASK_DATA_THREADS'];
+  try {
+    delete process.env['QTASK_DATA_THREADS'];
+    assert.equal(defaultThreads(20 * 593_494), 1, 'the first 20 Alpha158 features over 593k rows: one thread');
+    assert.equal(defaultThreads(159 * 593_494), Math.min(4, availableParallelism()), 'Alpha158 + label over 593k rows: the cores');
+    process.env['QTASK_DATA_THREADS'] = '1';
+    assert.equal(defaultThreads(159 * 593_494), 1);
+    process.env['QTASK_DATA_THREADS'] = '64';
+    assert.equal(defaultThreads(10), availableParallelism(), 'capped at the machine');
+  } finally {
+    if (saved === undefined) delete process.env['QTASK_DATA_THREADS'];
+    else process.env['QTASK_DATA_THREADS'] = saved;
   }
 });

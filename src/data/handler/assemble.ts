@@ -102,7 +102,8 @@ export interface AssembleOptions {
   /**
    * Threads evaluating instruments: this one plus `threads - 1` worker threads, used only for a
    * `LocalProvider` source (workers reopen it by path) and at least 4 blocks of instruments.
-   * Default: `QTASK_DATA_THREADS`, else 1 (see `defaultThreads`).
+   * Default: `QTASK_DATA_THREADS`, else the machine's parallelism (≤ 4) for jobs of ≥ 32M cells, 1
+   * for smaller ones (see `defaultThreads`).
    */
   threads?: number;
 }
@@ -146,7 +147,7 @@ export function assemblePanel(source: FieldSource, groups: readonly ColumnGroup[
   }
   const live = insts.map((_, i) => i).filter((i) => (exists[i] as Uint8Array).some((x) => x === 1));
   const liveNames = live.map((i) => (insts[i] as IndexSpans).instrument);
-  const threads = options.threads ?? defaultThreads();
+  const threads = options.threads ?? defaultThreads(exprs.length * dates.length);
   const work = live.length > 0 && len > 0 && exprs.length > 0;
   if (work && threads > 1 && source instanceof LocalProvider && live.length >= 4 * SCATTER_BLOCK) {
     const values = runParallel({

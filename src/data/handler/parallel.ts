@@ -20,14 +20,23 @@ const DONE = 1; // blocks finished
 const FAILED_BLOCK = 2; // a block a failed worker handed back, or -1
 
 /**
- * `QTASK_DATA_THREADS`, else 1: on the shared 2-core bench machine two threads did not beat one
- * (worker start-up, tsx included, costs ~1 s of CPU and the cores were busy), so threads are opt-in.
- * Capped at the machine's parallelism.
+ * Work below this many cells (columns × panel rows) stays on one thread: starting the workers
+ * (tsx included) costs ~0.3 s of wall time, more than the first 20 Alpha158 features take on one
+ * thread (0.7–0.9 s for 593k rows, where two threads measured 0.96 s).
  */
-export function defaultThreads(): number {
+export const PARALLEL_MIN_CELLS = 32_000_000;
+
+/**
+ * `QTASK_DATA_THREADS` if set, else the machine's parallelism (at most 4) for jobs of at least
+ * `PARALLEL_MIN_CELLS` cells and 1 below that. On an idle 2-core machine two threads halve Alpha158
+ * over the 482-stock data (8.3 s → 4.1 s, bit-identical panel); on a machine whose cores are already
+ * busy they gain nothing (measured 18.8/22.8 s vs 17.7/21.4 s at load 12), so set
+ * `QTASK_DATA_THREADS=1` where other jobs share the cores. Capped at the machine's parallelism.
+ */
+export function defaultThreads(cells = Infinity): number {
   const env = Number(process.env['QTASK_DATA_THREADS']);
   if (Number.isInteger(env) && env >= 1) return Math.min(env, availableParallelism());
-  return 1;
+  return cells >= PARALLEL_MIN_CELLS ? Math.min(4, availableParallelism()) : 1;
 }
 
 export interface ParallelJob {
