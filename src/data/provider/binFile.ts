@@ -38,7 +38,10 @@ export function decodeBin(bytes: Uint8Array, path: string): StoredSeries {
       hint: 'the first float32 of a .bin file must be a non-negative integer',
     });
   }
-  return { startIdx, values: Float64Array.from(f32.subarray(1)) };
+  // set() widens natively; Float64Array.from walks the source through the iterator protocol.
+  const values = new Float64Array(n - 1);
+  values.set(f32.subarray(1));
+  return { startIdx, values };
 }
 
 /** Reads and decodes a `.bin` file; `null` when it does not exist. */

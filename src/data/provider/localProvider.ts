@@ -48,6 +48,8 @@ export class LocalProvider implements FieldSource {
   private readonly unknownField: 'error' | 'nan';
   private readonly columns = new Map<string, StoredSeries | null>();
   private readonly universes = new Map<string, UniverseSpans>();
+  /** Per feature directory: its fields (one readdir per instrument, not one per handler pass). */
+  private readonly fieldLists = new Map<string, string[]>();
   private fieldSet: Set<string> | null = null;
 
   /**
@@ -145,14 +147,22 @@ export class LocalProvider implements FieldSource {
       .sort();
   }
 
+  /** Fields stored for `instrument`, sorted. Cached per instrument (like the columns) until `clearCache()`. */
   fields(instrument: string): string[] {
-    const dir = join(this.root, 'features', symbolToDirName(instrument));
-    if (!existsSync(dir)) return [];
-    const suffix = `.${this.freq}.bin`;
-    return readdirSync(dir)
-      .filter((f) => f.endsWith(suffix))
-      .map((f) => f.slice(0, -suffix.length))
-      .sort();
+    const dirName = symbolToDirName(instrument);
+    let list = this.fieldLists.get(dirName);
+    if (!list) {
+      const dir = join(this.root, 'features', dirName);
+      const suffix = `.${this.freq}.bin`;
+      list = existsSync(dir)
+        ? readdirSync(dir)
+            .filter((f) => f.endsWith(suffix))
+            .map((f) => f.slice(0, -suffix.length))
+            .sort()
+        : [];
+      this.fieldLists.set(dirName, list);
+    }
+    return [...list];
   }
 
   /** Every field any instrument has, sorted. */
@@ -200,6 +210,7 @@ export class LocalProvider implements FieldSource {
   /** Forgets cached columns and universes (after the directory was rewritten). */
   clearCache(): void {
     this.columns.clear();
+    this.fieldLists.clear();
     this.universes.clear();
     this.fieldSet = null;
   }
