@@ -264,8 +264,10 @@ function copyAligned(out: Float64Array, at: number, s: InstrumentSeries['series'
   if (from > 0) out.fill(NaN, at, at + from);
   if (to < len) out.fill(NaN, at + to, at + len);
   const off = start - s.lo;
-  if (round) for (let t = from; t < to; t++) out[at + t] = Math.fround(v[t + off] as number);
-  else for (let t = from; t < to; t++) out[at + t] = v[t + off] as number;
+  // float32 and bool series hold float32 values already (every operator producing them rounds), so
+  // rounding them again would change nothing: copy those natively.
+  if (round && s.dtype === 'f64') for (let t = from; t < to; t++) out[at + t] = Math.fround(v[t + off] as number);
+  else out.set(v.subarray(from + off, to + off), at + from);
 }
 
 /** Evaluates instruments `[from, to)` (at most one block) and writes them into the panel. */
