@@ -193,6 +193,8 @@ export class BlockScatter {
   /** `rows[t * SCATTER_BLOCK + j]`: panel row of block member j on day t, or -1. */
   private readonly rows: Int32Array;
   private readonly tile = new Float64Array(FLUSH_DAYS * SCATTER_BLOCK);
+  /** Per day of the block being flushed: the first member's row when every member has a row that day, else -1. */
+  private readonly firstRow: Int32Array;
   private members = 0;
 
   constructor(
@@ -203,6 +205,7 @@ export class BlockScatter {
   ) {
     this.slab = new Float64Array(SCATTER_BLOCK * values.length * len);
     this.rows = new Int32Array(SCATTER_BLOCK * len);
+    this.firstRow = new Int32Array(len);
   }
 
   add(instrumentIndex: number, results: InstrumentSeries): void {
@@ -226,9 +229,15 @@ export class BlockScatter {
   flush(): void {
     const n = this.members;
     if (n === 0) return;
-    const { len, rows, slab, tile } = this;
+    const { len, rows, slab, tile, firstRow } = this;
     const ncol = this.values.length;
     const stride = ncol * len;
+    // Members present on a day have consecutive rows (rows go by instrument within a day). On days
+    // where all are present the block's rows are firstRow[t] + j: no row lookup, no branch.
+    for (let t = 0; t < len; t++) {
+      const r0 = rows[t * SCATTER_BLOCK] as number;
+      firstRow[t] = r0 >= 0 && rows[t * SCATTER_BLOCK + n - 1] === r0 + n - 1 ? r0 : -1;
+    }
     for (let c = 0; c < ncol; c++) {
       const dst = this.values[c] as Float64Array;
       const base = c * len;
@@ -241,6 +250,11 @@ export class BlockScatter {
         for (let t = t0; t < t1; t++) {
           const rbase = t * SCATTER_BLOCK;
           const tbase = (t - t0) * SCATTER_BLOCK;
+          const r0 = firstRow[t] as number;
+          if (r0 >= 0) {
+            for (let j = 0; j < n; j++) dst[r0 + j] = tile[tbase + j] as number;
+            continue;
+          }
           for (let j = 0; j < n; j++) {
             const r = rows[rbase + j] as number;
             if (r >= 0) dst[r] = tile[tbase + j] as number;
