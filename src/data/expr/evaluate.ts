@@ -21,7 +21,6 @@ import type { ExpressionCache } from './cache.ts';
 import { ExpressionError } from './errors.ts';
 import { optionsKey, resolveOptions, type ExprOptions, type ResolvedOptions } from './options.ts';
 import { parseExpression } from './parse.ts';
-import { compileFused, type FusedKernel } from './fuse.ts';
 import { Plan, type PlanNode } from './plan.ts';
 import { hiOf, type Operand, type Series } from './series.ts';
 
@@ -74,12 +73,6 @@ export interface EvaluateManyOptions extends ExprOptions {
   missingFields?: readonly string[];
   /** Called after each instrument with how many are done. Default: none. */
   onProgress?: (done: number, total: number) => void;
-  /**
-   * Compile element-wise expressions (arithmetic, comparisons, Abs/Sign/Log/Not/If over fields and
-   * numbers) into one loop each (see fuse.ts); same results, fewer passes. `false` evaluates them
-   * operator by operator. Default `true`.
-   */
-  fuse?: boolean;
 }
 
 export interface EvaluateOptions extends EvaluateManyOptions {
@@ -237,27 +230,7 @@ class InstrumentRun {
     private readonly plan: Plan,
     private readonly leaves: LeafStore,
     private readonly opts: ResolvedOptions,
-    private readonly fused: ReadonlyMap<number, FusedKernel> = new Map(),
   ) {}
-
-  /** The fused kernel's result, or null when its fields do not cover the same rows (then alignment applies). */
-  private runFused(frame: Frame, kernel: FusedKernel): Series | null {
-    const inputs: Float64Array[] = [];
-    let lo = 0;
-    let n = -1;
-    for (const name of kernel.fields) {
-      const leaf = this.leaves.series(frame.instrument, name, frame.ctx.a, frame.ctx.b);
-      if (n < 0) {
-        lo = leaf.lo;
-        n = leaf.values.length;
-      } else if (leaf.lo !== lo || leaf.values.length !== n) return null;
-      inputs.push(leaf.values);
-    }
-    if (n <= 0) return null;
-    const out = f64Scratch(n);
-    kernel.run(inputs, out, n);
-    return { lo, values: out, dtype: kernel.dtype };
-  }
 
   evalRoot(ctx: Context, id: number, instrument: string): Series {
     return this.eval({ ctx, instrument, memo: ctx.memo }, id);
@@ -285,11 +258,6 @@ class InstrumentRun {
     const node = pn.node;
     if (node.kind === 'field') return this.leaves.series(frame.instrument, node.name, frame.ctx.a, frame.ctx.b);
     if (node.kind !== 'call') throw new Error('internal: literal plan node');
-    const kernel = this.fused.get(pn.id);
-    if (kernel) {
-      const s = this.runFused(frame, kernel);
-      if (s) return s;
-    }
     const args = node.args;
     switch (pn.family) {
       case 'elem':
@@ -344,8 +312,6 @@ interface Prepared {
   sharedB: number;
   loadLo: number;
   loadHi: number;
-  /** Element-wise roots compiled into one loop each (see fuse.ts). */
-  fused: Map<number, FusedKernel>;
 }
 
 function prepare(exprs: readonly (string | ExprNode)[], instruments: readonly string[], startIdx: number, endIdx: number, source: FieldSource, options: EvaluateManyOptions): Prepared {
@@ -363,18 +329,12 @@ function prepare(exprs: readonly (string | ExprNode)[], instruments: readonly st
   const sharedB = bounded.length ? Math.max(...bounded.map((w) => w.b)) : endIdx;
   const loadLo = Math.min(sharedA, ...windows.map((w) => w.a));
   const loadHi = Math.max(sharedB, ...windows.map((w) => w.b));
-  const fused = new Map<number, FusedKernel>();
-  if (options.fuse !== false) for (const r of roots) {
-    if (fused.has(r.id)) continue;
-    const k = compileFused(plan, r.id, opts);
-    if (k) fused.set(r.id, k);
-  }
-  return { opts, plan, roots, windows, sharedA, sharedB, loadLo, loadHi, fused };
+  return { opts, plan, roots, windows, sharedA, sharedB, loadLo, loadHi };
 }
 
 /** Evaluates the roots `which` of one instrument; `each(ei, series)` sees every root's unsliced series. */
 function runInstrument(p: Prepared, source: FieldSource, instrument: string, which: readonly number[], each: (ei: number, s: Series) => void): void {
-  const run = new InstrumentRun(p.plan, new LeafStore(source, p.loadLo, p.loadHi, p.opts.float32), p.opts, p.fused);
+  const run = new InstrumentRun(p.plan, new LeafStore(source, p.loadLo, p.loadHi, p.opts.float32), p.opts);
   const shared: Context = { a: p.sharedA, b: p.sharedB, memo: new Map() };
   const exact = new Map<string, Context>();
   for (const ei of which) {
