@@ -13,53 +13,7 @@ function twoPass(a: Float64Array, b: Float64Array, N: number, corr: boolean): Fl
   const n = a.length;
   const w = N === 0 ? n : N;
   const out = f64Scratch(n);
-  for (let t = 0; t < n; t++) {
-    const start = t - w + 1 < 0 ? 0 : t - w + 1;
-    // One pass over deviations from the window's first pair: as exact as two passes for data
-    // whose spread is small next to its level, and a side is constant iff its deviations are all 0.
-    let cnt = 0;
-    let ka = NaN;
-    let kb = NaN;
-    let sa = 0;
-    let sb = 0;
-    let sab = 0;
-    let saa = 0;
-    let sbb = 0;
-    for (let j = start; j <= t; j++) {
-      const x = a[j];
-      const y = b[j];
-      if (x === x && y === y) {
-        if (cnt === 0) {
-          ka = x;
-          kb = y;
-        }
-        cnt++;
-        const dx = x - ka;
-        const dy = y - kb;
-        sa += dx;
-        sb += dy;
-        sab += dx * dy;
-        saa += dx * dx;
-        sbb += dy * dy;
-      }
-    }
-    if (cnt < 2) {
-      out[t] = NaN;
-      continue;
-    }
-    if (saa === 0 || sbb === 0) {
-      out[t] = corr ? NaN : 0;
-      continue;
-    }
-    const cab = sab - (sa * sb) / cnt;
-    if (!corr) {
-      out[t] = cab / (cnt - 1);
-      continue;
-    }
-    const caa = saa - (sa * sa) / cnt;
-    const cbb = sbb - (sb * sb) / cnt;
-    out[t] = cab / Math.sqrt(caa * cbb);
-  }
+  for (let t = 0; t < n; t++) out[t] = windowStat(a, b, t - w + 1 < 0 ? 0 : t - w + 1, t, corr);
   return out;
 }
 
@@ -72,6 +26,8 @@ function twoPass(a: Float64Array, b: Float64Array, N: number, corr: boolean): Fl
  */
 const CANCEL_TOL = 1e-6;
 
+// One pass over deviations from the window's first pair: as exact as two passes for data whose
+// spread is small next to its level, and a side is constant iff its deviations are all 0.
 function windowStat(a: Float64Array, b: Float64Array, start: number, t: number, corr: boolean): number {
   let cnt = 0;
   let ka = NaN;
