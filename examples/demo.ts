@@ -28,7 +28,7 @@ import { loadTaskDefsFile } from '../src/task/definition.ts';
 import { chooseProvider } from './lib/provider.ts';
 import { collectRolling, backtestSignal } from './lib/loop.ts';
 import { REPO, startTrainWorker, trainTaskFnSpec } from './lib/workers.ts';
-import { segmentsOf, stage, out, fmt, pct } from './lib/report.ts';
+import { segmentsOf, stage, out, fmt, pct, taskWindowsTable } from './lib/report.ts';
 
 const POOL = 'rolling_demo';
 const EXPERIMENT = 'rolling_demo';
@@ -57,15 +57,7 @@ async function main(): Promise<void> {
     return taskGenerator(loadTaskDefsFile(templatePath), gen);
   });
   out(`   RollingGen(step="1Q", rtype=sliding) turned ${relative(REPO, templatePath)} into ${tasks.length} tasks:`);
-  out(
-    formatTable(
-      ['#', 'train', 'valid', 'test'],
-      tasks.map((t, i) => {
-        const s = segmentsOf(t);
-        return [i + 1, `${s.train[0]}..${s.train[1]}`, `${s.valid[0]}..${s.valid[1]}`, `${s.test[0]}..${s.test[1] ?? '(open)'}`];
-      }),
-    ).replace(/^/gm, '   '),
-  );
+  out(taskWindowsTable(tasks));
 
   const store = await openStore(storeUrl);
   try {

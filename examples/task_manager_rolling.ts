@@ -34,7 +34,7 @@ import { loadTaskDefsFile } from '../src/task/definition.ts';
 import type { JsonObject, TaskDef } from '../src/task/types.ts';
 import { collectRolling } from './lib/loop.ts';
 import { chooseProvider } from './lib/provider.ts';
-import { fmt, out, segmentsOf, stage } from './lib/report.ts';
+import { fmt, out, segmentsOf, stage, taskWindowsTable } from './lib/report.ts';
 import { REPO, startTrainWorker, trainTaskFnSpec } from './lib/workers.ts';
 
 interface Options {
@@ -126,15 +126,7 @@ class Example {
     const gen = new RollingGen({ calendar: Calendar.fromDays(cal), step, rtype: this.o.rtype });
     const tasks = taskGenerator(this.template(cal), gen);
     out(`   RollingGen(step=${JSON.stringify(step)}, rtype=${this.o.rtype}) → ${tasks.length} tasks`);
-    out(
-      formatTable(
-        ['#', 'train', 'valid', 'test'],
-        tasks.map((t, i) => {
-          const s = segmentsOf(t);
-          return [i + 1, `${s.train[0]}..${s.train[1]}`, `${s.valid[0]}..${s.valid[1]}`, `${s.test[0]}..${s.test[1] ?? '(open)'}`];
-        }),
-      ).replace(/^/gm, '   '),
-    );
+    out(taskWindowsTable(tasks));
     return tasks;
   }
 

@@ -1,4 +1,5 @@
 /** Printing helpers shared by the examples. */
+import { formatTable } from '../../src/cli/output.ts';
 import type { JsonObject, TaskDef } from '../../src/task/types.ts';
 
 export function out(text = ''): void {
@@ -26,4 +27,15 @@ export type Seg = [string | null, string | null];
 
 export function segmentsOf(t: TaskDef | JsonObject): Record<string, Seg> {
   return ((t.dataset as JsonObject).kwargs as JsonObject).segments as unknown as Record<string, Seg>;
+}
+
+/** The generated tasks' train/valid/test windows as an indented table (`(open)` for an open test end). */
+export function taskWindowsTable(tasks: readonly (TaskDef | JsonObject)[]): string {
+  return formatTable(
+    ['#', 'train', 'valid', 'test'],
+    tasks.map((t, i) => {
+      const s = segmentsOf(t);
+      return [i + 1, `${s.train[0]}..${s.train[1]}`, `${s.valid[0]}..${s.valid[1]}`, `${s.test[0]}..${s.test[1] ?? '(open)'}`];
+    }),
+  ).replace(/^/gm, '   ');
 }

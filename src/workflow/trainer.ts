@@ -74,10 +74,15 @@ export abstract class Trainer {
 
 /** Trains every task in this process, in order. */
 export class TrainerR extends Trainer {
+  /** What `train` does with one task: fit and run the records (DelayTrainerR: log only). */
+  protected trainOne(task: TaskDef): ReturnType<typeof taskTrain> {
+    return taskTrain(task, this.trainOptions());
+  }
+
   async train(tasks: TaskDef | TaskDef[]): Promise<Recorder[]> {
     const out: Recorder[] = [];
     for (const t of taskList(tasks)) {
-      const rec = recorderOf(await taskTrain(t, this.trainOptions()));
+      const rec = recorderOf(await this.trainOne(t));
       rec.setTags({ [STATUS_KEY]: STATUS_BEGIN });
       out.push(rec);
     }
@@ -89,14 +94,8 @@ export class TrainerR extends Trainer {
 export class DelayTrainerR extends TrainerR {
   override readonly delay = true;
 
-  override async train(tasks: TaskDef | TaskDef[]): Promise<Recorder[]> {
-    const out: Recorder[] = [];
-    for (const t of taskList(tasks)) {
-      const rec = recorderOf(await beginTaskTrain(t, this.trainOptions()));
-      rec.setTags({ [STATUS_KEY]: STATUS_BEGIN });
-      out.push(rec);
-    }
-    return out;
+  protected override trainOne(task: TaskDef): ReturnType<typeof taskTrain> {
+    return beginTaskTrain(task, this.trainOptions());
   }
 
   override async endTrain(recs: Recorder[]): Promise<Recorder[]> {
