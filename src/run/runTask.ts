@@ -318,6 +318,25 @@ async function runClaimed(runnable: Runnable, claimed: ClaimedTask, clock: Lease
     clearTimeout(deadlineTimer);
   };
 
+  // A task that blocks the event loop (synchronous training in this process) keeps the deadline
+  // timer from firing; reading `aborted` therefore checks the lease clock itself, so the next stage
+  // boundary after such a stretch sees that the lease can no longer be trusted (otherwise a run could
+  // end FINISHED after another worker took the task over).
+  if (o.guardDeadline) {
+    const signal = ctxController.signal;
+    const nativeAborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')!.get!;
+    Object.defineProperty(signal, 'aborted', {
+      get(): boolean {
+        if (!nativeAborted.call(signal) && heartbeatsOn && clock.remainingMs() <= 0) {
+          const e = deadlinePassed();
+          loseLease(e);
+          ctxController.abort(e);
+        }
+        return nativeAborted.call(signal) as boolean;
+      },
+    });
+  }
+
   // --- execution ---
   let child: ChildTaskHandle | undefined;
   const ctx: TaskContext = {
