@@ -320,7 +320,10 @@ export class MongoTaskStore implements TaskStore {
     const token = newLeaseToken();
     return this.op('claim', async (isRetry) => {
       // A claim whose reply was lost may have been applied: take that task rather than a second one.
-      const earlier = isRetry ? await coll.findOne({ leaseToken: token, status: 'running' }) : null;
+      // On the ticket path the ticket may have gone in without the task write: the attempt is ours.
+      const earlier = isRetry
+        ? ((await coll.findOne({ leaseToken: token, status: 'running' })) ?? (this.claimTickets ? await this.resumeOwnTicket(pool, coll, token, status) : null))
+        : null;
       // Expired leases first go back to the status they were claimed from (or to failed), as in
       // reclaimExpired; then the claim itself is ONE findOneAndUpdate.
       let reclaimed = false;
@@ -632,7 +635,8 @@ export class MongoTaskStore implements TaskStore {
    * attempt given back. A candidate that a fresh scan still shows at an already ticketed attempt
    * `TICKET_GRACE_MS` after this process first met that ticket lost its winner's write (a crash in
    * between): the task is rolled forward to the ticket's state, runs under that lease, expires, and
-   * is reclaimed as usual.
+   * is reclaimed as usual. When only such attempts are left, the claim settles them (waits out
+   * the grace, rolls forward) before it answers "nothing claimable".
    */
   private async claimWithTicket(
     pool: string,
@@ -645,7 +649,7 @@ export class MongoTaskStore implements TaskStore {
   ): Promise<StoredTask | null> {
     const tickets = this.tickets();
     // Attempts found ticketed during this call: their winners are writing them (or died doing so);
-    // a rescan that still shows them does not offer them again, so this call ends instead of spinning.
+    // a rescan that still shows them does not offer them again, so this call does not spin on them.
     const taken = new Set<string>();
     for (let round = 0; round < 200; round++) {
       let entry = this.candidates.get(cacheKey);
@@ -654,6 +658,7 @@ export class MongoTaskStore implements TaskStore {
         fresh = true;
         const t0 = Date.now();
         const list: Pick<StoredTask, '_id' | 'attempts'>[] = [];
+        const stillTicketed: { ticketId: string; task: ObjectId; attempt: number }[] = [];
         const cursor = coll.find(filter).sort({ priority: -1, createdAt: 1, _id: 1 });
         if (!js) cursor.limit(CANDIDATE_BATCH);
         for await (const doc of cursor) {
@@ -661,14 +666,26 @@ export class MongoTaskStore implements TaskStore {
             const t = decodeTask(doc);
             if ('problem' in t || !matchesCondition(t, js)) continue;
           }
-          if (taken.has(claimTicketId(pool, doc._id, doc.attempts + 1))) continue;
+          const ticketId = claimTicketId(pool, doc._id, doc.attempts + 1);
+          if (taken.has(ticketId)) {
+            stillTicketed.push({ ticketId, task: doc._id, attempt: doc.attempts + 1 });
+            continue;
+          }
           list.push({ _id: doc._id, attempts: doc.attempts });
           if (list.length >= CANDIDATE_BATCH) break;
         }
         await cursor.close();
         if (list.length === 0) {
           this.candidates.delete(cacheKey);
-          return null;
+          // Nothing claimable but attempts whose ticket is in and whose task write is not (yet):
+          // settle them before answering "nothing left", or the last worker of a pool would leave
+          // while a dead claimer's task still reads as waiting.
+          if (stillTicketed.length === 0) return null;
+          const freed = await this.settleTicketed(coll, tickets, stillTicketed);
+          for (const id of freed) taken.delete(id);
+          if (freed.length === 0 && stillTicketed.every((t) => this.settled.has(t.ticketId))) return null;
+          if (freed.length === 0) await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
+          continue;
         }
         entry = { list, at: Date.now(), scanMs: Date.now() - t0 };
         this.candidates.set(cacheKey, entry);
@@ -697,16 +714,72 @@ export class MongoTaskStore implements TaskStore {
         continue;
       }
       this.suspects.delete(ticket._id);
-      const state = ticketState(ticket);
-      const before = await coll.findOneAndUpdate({ _id: cand._id }, { $set: state }, { returnDocument: 'before' });
-      if (before && before.status === c.status && before.attempts === attempt - 1 && typeof before.hash === 'string') {
-        return { ...before, ...state } as StoredTask;
-      }
-      // The task changed under us since the scan: put back what we overwrote and give the attempt back.
-      if (before) await coll.updateOne({ _id: cand._id }, undoClaim(before));
-      await tickets.deleteOne({ _id: ticket._id });
+      const won = await this.writeClaim(coll, tickets, ticket, c.status);
+      if (won) return won;
     }
     return null;
+  }
+
+  /**
+   * The winner's task write after its ticket went in. The write returns the document as it was: if
+   * the task changed since the scan (cancelled, reprioritised away, removed) the write is undone and
+   * the ticket deleted, so the attempt can be claimed again.
+   */
+  private async writeClaim(coll: Collection<StoredTask>, tickets: Collection<Ticket>, ticket: ClaimTicket, status: TaskStatus): Promise<StoredTask | null> {
+    const state = ticketState(ticket);
+    const before = await coll.findOneAndUpdate({ _id: ticket.task }, { $set: state }, { returnDocument: 'before' });
+    if (before && before.status === status && before.attempts === ticket.attempt - 1 && typeof before.hash === 'string') {
+      return { ...before, ...state } as StoredTask;
+    }
+    if (before) await coll.updateOne({ _id: ticket.task }, undoClaim(before));
+    await tickets.deleteOne({ _id: ticket._id });
+    return null;
+  }
+
+  /**
+   * A retried claim (its first try lost the connection) whose ticket went in before the cut: the
+   * attempt is this claim's, so its task is written now — taking another task instead would leave
+   * this one ticketed but unwritten, unclaimable by anyone until a roll-forward.
+   */
+  private async resumeOwnTicket(pool: string, coll: Collection<StoredTask>, token: string, status: TaskStatus): Promise<StoredTask | null> {
+    const tickets = this.tickets();
+    const mine = (await tickets.findOne({ pool, token, claimedFrom: { $exists: true } })) as ClaimTicket | null;
+    if (!mine) return null;
+    return this.writeClaim(coll, tickets, mine, status);
+  }
+
+  /**
+   * Claim tickets whose task still reads as claimable at the ticketed attempt, when nothing else is
+   * left to claim. A ticket that is gone (its claimer found the task changed and gave the attempt
+   * back) frees its task: returned, to be claimed. One older than `TICKET_GRACE_MS` lost its winner's
+   * write (a crash in between) and is rolled forward; its lease expires and the task runs again.
+   * Younger ones are left for the caller to poll: their winner is writing them.
+   */
+  private async settleTicketed(coll: Collection<StoredTask>, tickets: Collection<Ticket>, list: { ticketId: string; task: ObjectId; attempt: number }[]): Promise<string[]> {
+    const freed: string[] = [];
+    for (const { ticketId, task, attempt } of list) {
+      if (this.settled.has(ticketId)) continue;
+      const t = (await tickets.findOne({ _id: ticketId })) as ClaimTicket | null;
+      if (!t) {
+        freed.push(ticketId);
+        continue;
+      }
+      if (this.clock.now().getTime() - t.startedAt.getTime() < TICKET_GRACE_MS) continue;
+      await this.rollForward(coll, t, task, attempt);
+      if (this.settled.size > 10_000) this.settled.clear();
+      this.settled.add(ticketId);
+    }
+    return freed;
+  }
+
+  /** Claim tickets this process has rolled forward or found written: not waited on again. */
+  private readonly settled = new Set<string>();
+
+  private async rollForward(coll: Collection<StoredTask>, t: ClaimTicket, taskId: ObjectId, attempt: number): Promise<void> {
+    const doc = await coll.findOne({ _id: taskId });
+    if (!doc || (typeof doc.attempts === 'number' ? doc.attempts : 0) >= attempt) return;
+    this.warn(`task ${taskId.toHexString()}: attempt ${attempt} was claimed by ${t.worker} but not recorded; restoring that claim`);
+    await coll.updateOne({ _id: taskId }, { $set: ticketState(t) });
   }
 
   /**
@@ -731,10 +804,7 @@ export class MongoTaskStore implements TaskStore {
     this.suspects.delete(ticketId);
     const t = (await tickets.findOne({ _id: ticketId })) as ClaimTicket | null;
     if (!t || this.clock.now().getTime() - t.startedAt.getTime() < TICKET_GRACE_MS) return;
-    const doc = await coll.findOne({ _id: taskId });
-    if (!doc || (typeof doc.attempts === 'number' ? doc.attempts : 0) >= attempt) return;
-    this.warn(`task ${taskId.toHexString()}: attempt ${attempt} was claimed by ${t.worker} but not recorded; restoring that claim`);
-    await coll.updateOne({ _id: taskId }, { $set: ticketState(t) });
+    await this.rollForward(coll, t, taskId, attempt);
   }
 
   /** The parsed filter when this store evaluates it itself (FerretDB and a non-empty filter), else null. */
@@ -1003,6 +1073,8 @@ const SWEEP_SPACING = 20;
 
 /** A ticket's winner's write must be visible by then, or the claim is rolled forward. */
 const TICKET_GRACE_MS = 5_000;
+/** How often a claim that found only in-flight tickets looks again. */
+const SETTLE_POLL_MS = 250;
 
 function observeCommands(client: MongoClient, report: NonNullable<MongoStoreOptions['onCommand']>): void {
   const started = new Map<number, { collection: string; filterKeys: string[] }>();

@@ -11,7 +11,8 @@ import { MongoClient, ObjectId } from 'mongodb';
 import type { Document } from 'mongodb';
 import { openMongoStore } from '../../src/store/mongodb.ts';
 import type { MongoTaskStore } from '../../src/store/mongodb.ts';
-import { freshDatabase, mongoTestServer, urlFor } from './mongodbServer.ts';
+import { tcpProxy } from '../support/tcpProxy.ts';
+import { freePort, freshDatabase, mongoTestServer, urlFor } from './mongodbServer.ts';
 import type { MongoTestServer } from './mongodbServer.ts';
 
 let server: MongoTestServer;
@@ -151,6 +152,59 @@ describe('ticket path (FerretDB)', () => {
     assert.equal(c.task.lastError?.code, 'LEASE_EXPIRED');
     assert.equal(c.task.lastError?.worker, 'died');
     await s.commit('lostclaim', c.lease, 'ok');
+  });
+
+  it('the last claim of a pool settles a ticket whose task write is missing (rolls it forward) before it answers "nothing left"', { timeout: 60_000 }, async () => {
+    const s = await open();
+    const { ids } = await s.createTasks('lastclaim', [{ k: 1 }]);
+    const id = new ObjectId(ids[0]!);
+    const now = new Date();
+    // A claimer that died a moment ago between its ticket and its task write.
+    await client
+      .db()
+      .collection('_qtask_tickets')
+      .insertOne({ _id: `lastclaim:${id.toHexString()}:1`, pool: 'lastclaim', task: id, attempt: 1, token: 'e'.repeat(32), worker: 'died', claimedFrom: 'waiting', startedAt: now, leaseExpiresAt: new Date(now.getTime() + 60_000) } as Document);
+    const t0 = Date.now();
+    assert.equal(await s.claim('lastclaim', { worker: 'alive', leaseMs: 60_000 }), null, 'attempt 1 is the dead claimer\'s');
+    const waited = Date.now() - t0;
+    const doc = await s.get('lastclaim', ids[0]!);
+    // Otherwise a draining worker would count 0 running and leave with the task stranded as waiting.
+    assert.equal(doc?.status, 'running', `rolled forward before the claim answered (after ${waited} ms)`);
+    assert.equal(doc?.worker, 'died');
+    assert.equal(doc?.attempts, 1);
+    assert.ok(waited >= 3_000, `the claim waited out the ticket's grace (${waited} ms), in case its claimer was only slow`);
+  });
+
+  it("a claim whose ticket went in but whose reply was lost takes that task on its retry, not a second one", { timeout: 60_000 }, async () => {
+    const proxy = tcpProxy({ host: server.host, port: server.port }, await freePort());
+    await proxy.up();
+    try {
+      const proxied = url.replace(`${server.host}:${server.port}`, `${proxy.host}:${proxy.port}`);
+      const warnings: string[] = [];
+      const s = await openMongoStore(proxied, { warn: (m) => warnings.push(m), reconnectMs: 30_000 });
+      stores.push(s);
+      const { ids } = await s.createTasks('lostreply', [{ k: 1 }, { k: 2 }, { k: 3 }]);
+      // The insert of a CLAIM ticket (end tickets carry no claimedFrom) into _qtask_tickets.
+      const ticketInsert = Buffer.concat([Buffer.from('\x02insert\x00', 'latin1'), Buffer.from([15, 0, 0, 0]), Buffer.from('_qtask_tickets\x00', 'latin1')]);
+      const cut = proxy.loseReplyTo((m) => m.includes(ticketInsert) && m.includes('claimedFrom'));
+      const c = await s.claim('lostreply', { worker: 'w', leaseMs: 60_000 });
+      await cut;
+      assert.ok(warnings.some((w) => /unreachable during claim/.test(w)), `the cut was seen by the claim: ${warnings.join(' | ')}`);
+      assert.ok(c);
+      assert.equal(c.task._id, ids[0], 'the retry took the attempt its first try had ticketed');
+      assert.equal(c.lease.attempt, 1);
+      assert.deepEqual(await s.stat('lostreply'), { running: 1, waiting: 2 });
+      await s.commit('lostreply', c.lease, 'ok');
+      for (let i = 0; i < 2; i++) {
+        const d = await s.claim('lostreply', { worker: 'w', leaseMs: 60_000 });
+        assert.ok(d, `task ${i + 2} claimable`);
+        await s.commit('lostreply', d.lease, 'ok');
+      }
+      assert.equal(await s.claim('lostreply', { worker: 'w', leaseMs: 60_000 }), null);
+      assert.deepEqual(await s.stat('lostreply'), { done: 3 }, 'nothing stranded');
+    } finally {
+      await proxy.down();
+    }
   });
 
   it('an end ticket whose task write was lost is rolled forward by the next sweep', async () => {
