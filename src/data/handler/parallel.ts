@@ -5,10 +5,12 @@
  * disjoint rows). `fetch()` is synchronous, so this thread works too and then blocks (Atomics.wait)
  * until every claimed block is done. A worker that fails (cannot start, throws) hands its block
  * back through the control array and this thread computes it; results never depend on who
- * computed a block.
+ * computed a block. A worker that dies without throwing (out of memory, process.exit) is noticed
+ * by a watcher thread and ends the fetch with `DataWorkerDiedError` (see `WATCHER_BOOT`).
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort, type ResourceLimits } from 'node:worker_threads';
+import { QtaskError } from '../../errors.ts';
 import { createSeriesEvaluator } from '../expr/evaluate.ts';
 import type { LocalProvider } from '../provider/localProvider.ts';
 import type { FieldSource } from '../types.ts';
@@ -18,6 +20,23 @@ import { BlockScatter, SCATTER_BLOCK, scatterBlock } from './assemble.ts';
 const NEXT = 0; // next block to claim
 const DONE = 1; // blocks finished
 const FAILED_BLOCK = 2; // a block a failed worker handed back, or -1
+const DEAD = 3; // 1 + index of a worker that stopped without finishing, or 0
+/** Test-only: how many faulty workers (`faultsForTests`) have claimed a block. */
+export const FAULT_CLAIMS = 4;
+const STATUS = 5; // STATUS + i: 1 once worker i stopped claiming blocks of its own accord
+
+/**
+ * A worker thread ended before finishing its share of the blocks without throwing a JavaScript
+ * error (its isolate ran out of memory, it called process.exit, or it was killed). Code
+ * `DATA_WORKER_DIED`. The panel is not returned; no worker thread of the fetch keeps running.
+ */
+export class DataWorkerDiedError extends QtaskError {
+  constructor(worker: number, workers: number) {
+    super('DATA_WORKER_DIED', `data worker thread ${worker + 1} of ${workers} died before finishing its instrument blocks (out of memory, process.exit or killed); the panel was not built`, {
+      hint: 'rerun with QTASK_DATA_THREADS=1 (or threads: 1) to compute on the main thread only, or give Node more heap (NODE_OPTIONS=--max-old-space-size=<MB>, which worker threads follow)',
+    });
+  }
+}
 
 /**
  * Work below this many cells (columns × panel rows) stays on one thread: starting the workers
@@ -51,7 +70,19 @@ export interface ParallelJob {
   end: number;
   threads: number;
   onProgress?: (done: number, total: number) => void;
+  /** Heap limits of each worker thread. Default: none (Node's defaults, which follow `--max-old-space-size`). */
+  workerResourceLimits?: ResourceLimits;
+  /**
+   * Test-only (assemblePanel never sets it, so no handler or task config reaches it): worker `i`
+   * misbehaves as `faultsForTests[i]` says right after claiming its first block, and this thread
+   * waits (up to 2 minutes) until every faulty worker has claimed one before computing any, so the
+   * fault strikes while the worker holds work. Default: none.
+   */
+  faultsForTests?: readonly (WorkerFault | null)[];
 }
+
+/** Test-only worker misbehaviour: `exit` calls process.exit(0), `oom` fills the heap, `spin` loops forever. */
+export type WorkerFault = 'exit' | 'oom' | 'spin';
 
 /** What a worker needs to reopen the data and write its blocks (all buffers shared). */
 export interface WorkerJob {
@@ -64,10 +95,12 @@ export interface WorkerJob {
   rowsShared: SharedArrayBuffer;
   columns: SharedArrayBuffer[];
   control: SharedArrayBuffer;
+  /** See `ParallelJob.faultsForTests`. */
+  faults?: readonly (WorkerFault | null)[];
 }
 
 /** Claims and computes blocks until none is left. Returns normally or throws with `current` set. */
-export function workBlocks(job: WorkerJob, source: FieldSource, onBlock?: () => void): void {
+export function workBlocks(job: WorkerJob, source: FieldSource, onBlock?: () => void, onClaim?: (block: number) => void): void {
   const len = job.end - job.start + 1;
   const control = new Int32Array(job.control);
   const rowsAll = new Int32Array(job.rowsShared);
@@ -77,8 +110,10 @@ export function workBlocks(job: WorkerJob, source: FieldSource, onBlock?: () => 
   const evaluator = createSeriesEvaluator(job.exprs, job.instruments, job.start, job.end, source);
   const scatter = new BlockScatter(values, rowOf, len, job.start);
   for (;;) {
+    if (Atomics.load(control, DEAD) !== 0) return; // the fetch is failing: stop early
     const b = Atomics.add(control, NEXT, 1);
     if (b >= nBlocks) return;
+    onClaim?.(b);
     try {
       scatterBlock(evaluator, job.instruments, scatter, b * SCATTER_BLOCK, Math.min(job.instruments.length, (b + 1) * SCATTER_BLOCK));
     } catch (err) {
@@ -103,13 +138,60 @@ const { workerData } = require('node:worker_threads');
     const { register } = await import(workerData.tsx);
     register();
     const m = await import(workerData.entry);
-    m.workerMain(workerData.job);
+    m.workerMain(workerData.job, workerData.index);
   } catch {
     // a block this worker claimed was handed back in workBlocks; the main thread does the rest
-    Atomics.notify(control, 1);
+    Atomics.notify(control, ${DONE});
   }
+  Atomics.store(control, ${STATUS} + workerData.index, 1);
 })();
 `;
+
+/**
+ * Why a watcher thread: this thread blocks in Atomics.wait while workers compute, so a Worker's
+ * 'exit' event (delivered by this thread's event loop) never arrives; a word a dying worker writes
+ * on its way out is never written when V8 stops an isolate for running out of memory or
+ * process.exit ends it, since no more JavaScript runs there; and a heartbeat timeout cannot tell a
+ * dead worker from a long block on a loaded machine. But when a worker thread ends, for whatever
+ * reason, Node closes the MessagePorts it holds while tearing it down, and the other end gets
+ * 'close'. So each worker holds one end of a channel (in workerData) and this idle thread, whose
+ * event loop is free, holds the others: a 'close' from a worker that has not marked a clean end
+ * (STATUS) sets DEAD and wakes the waiting thread at once. The watcher runs no task code and
+ * allocates next to nothing, so it does not die of what kills workers; if it cannot start, no
+ * worker is started.
+ */
+const WATCHER_BOOT = `
+const { workerData } = require('node:worker_threads');
+const control = new Int32Array(workerData.control);
+workerData.ports.forEach((port, i) => {
+  port.on('message', () => {}); // keeps this thread alive while the channel is open
+  port.on('close', () => {
+    if (Atomics.load(control, ${STATUS} + i) === 1) return;
+    Atomics.compareExchange(control, ${DEAD}, 0, i + 1);
+    Atomics.notify(control, ${DONE});
+  });
+});
+`;
+
+function ignore(): void {}
+
+/** Starts the watcher over one channel per worker; null (and the channels closed) if it cannot start. */
+function startWatcher(control: SharedArrayBuffer, workers: number): { watcher: Worker; ports: MessagePort[] } | null {
+  const channels = Array.from({ length: workers }, () => new MessageChannel());
+  try {
+    const ports = channels.map((c) => c.port2);
+    const watcher = new Worker(WATCHER_BOOT, { eval: true, workerData: { control, ports }, transferList: ports, stderr: false });
+    watcher.unref();
+    watcher.on('error', ignore);
+    return { watcher, ports: channels.map((c) => c.port1) };
+  } catch {
+    for (const c of channels) {
+      c.port1.close();
+      c.port2.close();
+    }
+    return null;
+  }
+}
 
 export function runParallel(job: ParallelJob): Float64Array[] {
   const len = job.end - job.start + 1;
@@ -118,31 +200,46 @@ export function runParallel(job: ParallelJob): Float64Array[] {
   const rowsAll = new Int32Array(rowsShared);
   job.rowOf.forEach((r, k) => rowsAll.set(r, k * len));
   const columns = job.exprs.map(() => new SharedArrayBuffer(job.rows * 8));
-  const control = new SharedArrayBuffer(16);
+  const control = new SharedArrayBuffer(4 * (STATUS + Math.max(0, job.threads - 1)));
   const ctl = new Int32Array(control);
   ctl[FAILED_BLOCK] = -1;
   const wjob: WorkerJob = { root: job.source.root, freq: job.source.freq, exprs: job.exprs, instruments: job.instruments, start: job.start, end: job.end, rowsShared, columns, control };
+  if (job.faultsForTests) wjob.faults = job.faultsForTests;
   const workers: Worker[] = [];
-  for (let i = 1; i < job.threads; i++) {
+  let faulty = 0;
+  const watch = job.threads > 1 ? startWatcher(control, job.threads - 1) : null;
+  for (const [i, alive] of (watch?.ports ?? []).entries()) {
     try {
       const w = new Worker(WORKER_BOOT, {
         eval: true,
-        workerData: { job: wjob, tsx: import.meta.resolve('tsx/esm/api'), entry: new URL('./parallelWorker.ts', import.meta.url).href },
+        workerData: { job: wjob, index: i, alive, tsx: import.meta.resolve('tsx/esm/api'), entry: new URL('./parallelWorker.ts', import.meta.url).href },
+        transferList: [alive],
         stderr: false,
+        ...(job.workerResourceLimits ? { resourceLimits: job.workerResourceLimits } : {}),
       });
       w.unref();
+      // Arrives after this thread returns (e.g. ERR_WORKER_OUT_OF_MEMORY); the death is already
+      // reported as DataWorkerDiedError, and an unhandled 'error' event would crash the process.
+      w.on('error', ignore);
       workers.push(w);
+      if (job.faultsForTests?.[i]) faulty++;
     } catch {
-      // no worker: this thread does every block
+      // no worker: this thread does its blocks; its channel closes as a clean end
+      Atomics.store(ctl, STATUS + i, 1);
+      alive.close();
     }
   }
   const nBlocks = Math.ceil(n / SCATTER_BLOCK);
   try {
+    const faultDeadline = Date.now() + 120_000;
+    while (Atomics.load(ctl, FAULT_CLAIMS) < faulty && Atomics.load(ctl, DEAD) === 0 && Date.now() < faultDeadline) Atomics.wait(ctl, FAULT_CLAIMS, Atomics.load(ctl, FAULT_CLAIMS), 100);
     const report = (): void => job.onProgress?.(Math.min(n, Atomics.load(ctl, DONE) * SCATTER_BLOCK), n);
     workBlocks(wjob, job.source, report);
     for (;;) {
       const done = Atomics.load(ctl, DONE);
       if (done >= nBlocks) break;
+      const dead = Atomics.load(ctl, DEAD);
+      if (dead !== 0) throw new DataWorkerDiedError(dead - 1, job.threads - 1);
       const failed = Atomics.exchange(ctl, FAILED_BLOCK, -1);
       Atomics.notify(ctl, FAILED_BLOCK);
       if (failed >= 0) {
@@ -158,6 +255,7 @@ export function runParallel(job: ParallelJob): Float64Array[] {
     }
   } finally {
     for (const w of workers) void w.terminate();
+    void watch?.watcher.terminate();
   }
   return columns.map((b) => new Float64Array(b));
 }

@@ -1,8 +1,22 @@
 /** Worker-thread entry of parallel.ts: reopens the provider and computes blocks until none is left. */
 import { LocalProvider } from '../provider/localProvider.ts';
-import { workBlocks, type WorkerJob } from './parallel.ts';
+import { FAULT_CLAIMS, workBlocks, type WorkerFault, type WorkerJob } from './parallel.ts';
 
-export function workerMain(job: WorkerJob): void {
+/** `index`: this worker's number among the job's workers (0-based), which picks its test fault if any. */
+export function workerMain(job: WorkerJob, index: number): void {
   const source = new LocalProvider(job.root, { freq: job.freq });
-  workBlocks(job, source);
+  const fault = job.faults?.[index] ?? null;
+  workBlocks(job, source, undefined, fault === null ? undefined : () => misbehave(job, fault));
+}
+
+/** Test-only (see `ParallelJob.faultsForTests`): never returns. */
+function misbehave(job: WorkerJob, fault: WorkerFault): never {
+  const control = new Int32Array(job.control);
+  Atomics.add(control, FAULT_CLAIMS, 1);
+  Atomics.notify(control, FAULT_CLAIMS);
+  if (fault === 'exit') process.exit(0);
+  if (fault === 'spin') for (;;);
+  // Reachable arrays until the isolate hits its heap limit and Node stops it (ERR_WORKER_OUT_OF_MEMORY).
+  const hoard: number[][] = [];
+  for (;;) hoard.push(Array.from({ length: 4096 }, Math.random));
 }

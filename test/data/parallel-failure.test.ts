@@ -1,0 +1,171 @@
+/**
+ * A data worker thread that dies mid-block (src/data/handler/parallel.ts) must end the parallel
+ * fetch with DATA_WORKER_DIED in bounded time, leave no worker thread running, and leave the handler
+ * usable in the same process. The scenarios run in a child process: before the fix the main thread
+ * waited forever, and a blocked main thread cannot be interrupted by the test runner's timeout,
+ * so the parent enforces the deadline with SIGKILL.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { assemblePanel } from '../../src/data/handler/assemble.ts';
+import { runParallel, type WorkerFault } from '../../src/data/handler/parallel.ts';
+import { LocalProvider } from '../../src/data/provider/index.ts';
+import { synthMarket } from '../../src/data/synth/synth.ts';
+import { QtaskError } from '../../src/errors.ts';
+
+const CHILD_ENV = 'QTASK_TEST_PARALLEL_FAILURE_DIR';
+const EXPRS = ['$close', 'Mean($close, 5)', 'Std($close, 20)', '$volume / Mean($volume, 10)', 'Corr($close, $volume, 10)'];
+/** Generous: the child starts ~6 worker threads with tsx on a loaded 2-core machine. */
+const CHILD_DEADLINE_MS = 240_000;
+/** Upper bound asserted for one failing fetch (measured ~1-3 s on an idle machine). */
+const FAIL_BOUND_MS = 90_000;
+
+interface FailureOutcome {
+  code: string | null;
+  isQtaskError: boolean;
+  hint: string;
+  message: string;
+  ms: number;
+  threadsBefore: number;
+  /** Thread count once it came back to `threadsBefore` (or the last one seen at the deadline). */
+  threadsAfter: number;
+}
+
+interface ChildReport {
+  oom: FailureOutcome;
+  exit: FailureOutcome;
+  afterwardsEqual: boolean;
+  afterwardsShared: boolean;
+}
+
+function threadCount(): number {
+  const m = /^Threads:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  return Number(m?.[1]);
+}
+
+async function settleThreads(target: number, deadlineMs: number): Promise<number> {
+  const until = Date.now() + deadlineMs;
+  let now = threadCount();
+  while (now > target && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 50));
+    now = threadCount();
+  }
+  return now;
+}
+
+async function failingFetch(p: LocalProvider, threads: number, faults: (WorkerFault | null)[], limitsMb?: number): Promise<FailureOutcome> {
+  const days = p.calendarDays();
+  const instruments = p.listInstruments('all').map((s) => s.instrument);
+  const n = instruments.length;
+  const rowOf = instruments.map((_, k) => Int32Array.from(days, (_d, t) => t * n + k));
+  const threadsBefore = threadCount();
+  const t0 = Date.now();
+  let caught: unknown = null;
+  try {
+    runParallel({
+      source: p,
+      exprs: EXPRS,
+      instruments,
+      rowOf,
+      rows: n * days.length,
+      start: 0,
+      end: days.length - 1,
+      threads,
+      faultsForTests: faults,
+      ...(limitsMb ? { workerResourceLimits: { maxOldGenerationSizeMb: limitsMb } } : {}),
+    });
+  } catch (err) {
+    caught = err;
+  }
+  const ms = Date.now() - t0;
+  const threadsAfter = await settleThreads(threadsBefore, 60_000);
+  const e = caught instanceof QtaskError ? caught : null;
+  return {
+    code: e?.code ?? null,
+    isQtaskError: e !== null,
+    hint: e?.hint ?? '',
+    message: caught instanceof Error ? caught.message : String(caught),
+    ms,
+    threadsBefore,
+    threadsAfter,
+  };
+}
+
+async function child(dir: string): Promise<void> {
+  const p = new LocalProvider(dir);
+  // One worker fills its heap and dies; the other spins forever and must be terminated.
+  const oom = await failingFetch(p, 3, ['oom', 'spin'], 64);
+  const exit = await failingFetch(p, 2, ['exit']);
+  const groups = [{ group: 'feature', fields: EXPRS, names: EXPRS }];
+  const spans = p.listInstruments('all');
+  const last = p.calendarDays().length - 1;
+  const one = assemblePanel(p, groups, spans, 0, last, { threads: 1 });
+  const two = assemblePanel(p, groups, spans, 0, last, { threads: 2 });
+  const afterwardsEqual =
+    JSON.stringify(two.dates) === JSON.stringify(one.dates) &&
+    one.values.every((col, k) => col.every((a, r) => Object.is(a, (two.values[k] as Float64Array)[r])));
+  const report: ChildReport = { oom, exit, afterwardsEqual, afterwardsShared: two.values[0]?.buffer instanceof SharedArrayBuffer };
+  process.stdout.write(JSON.stringify(report) + '\n');
+}
+
+function runChild(dir: string): Promise<{ report: ChildReport | null; stdout: string; stderr: string; killed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+      env: { ...process.env, [CHILD_ENV]: dir, QTASK_DATA_THREADS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let killed = false;
+    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      killed = true;
+      proc.kill('SIGKILL');
+    }, CHILD_DEADLINE_MS);
+    proc.on('error', reject);
+    proc.on('close', () => {
+      clearTimeout(timer);
+      const line = stdout.trim().split('\n').at(-1) ?? '';
+      let report: ChildReport | null = null;
+      try {
+        report = JSON.parse(line) as ChildReport;
+      } catch {
+        report = null;
+      }
+      resolve({ report, stdout, stderr, killed });
+    });
+  });
+}
+
+const childDir = process.env[CHILD_ENV];
+if (childDir) {
+  await child(childDir);
+} else {
+  test('a worker thread that dies mid-block ends the fetch with DATA_WORKER_DIED, no threads left, handler still works', { timeout: CHILD_DEADLINE_MS + 30_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qtask-parfail-'));
+    try {
+      // 160 instruments: 5 blocks of 32, so each worker holds one while this thread has work left.
+      synthMarket({ targetDir: dir, instruments: 160, start: '2020-01-01', end: '2020-12-31', seed: 5 });
+      const { report, stderr, killed } = await runChild(dir);
+      assert.equal(killed, false, `the child hung for ${CHILD_DEADLINE_MS} ms (a dead worker was never noticed)`);
+      assert.ok(report, `no report from the child; stderr:\n${stderr}`);
+      for (const [name, r] of [['oom', report.oom], ['exit', report.exit]] as const) {
+        assert.ok(r.isQtaskError, `${name}: expected a QtaskError, got ${r.message}`);
+        assert.equal(r.code, 'DATA_WORKER_DIED', `${name}: ${r.message}`);
+        assert.match(r.hint, /QTASK_DATA_THREADS=1/, `${name}: hint`);
+        assert.ok(r.ms < FAIL_BOUND_MS, `${name}: took ${r.ms} ms`);
+        assert.ok(r.threadsAfter <= r.threadsBefore, `${name}: ${r.threadsAfter} threads left, ${r.threadsBefore} before (a worker kept running)`);
+      }
+      assert.equal(report.afterwardsShared, true, 'the fetch after the failures ran on worker threads');
+      assert.equal(report.afterwardsEqual, true, 'threads: 2 after the failures gives the same panel as threads: 1');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
