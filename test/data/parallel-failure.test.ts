@@ -39,6 +39,9 @@ interface FailureOutcome {
 interface ChildReport {
   oom: FailureOutcome;
   exit: FailureOutcome;
+  /** A worker that throws hands its block back; this thread computes it and the fetch succeeds. */
+  thrownEqual: boolean;
+  thrownError: string | null;
   afterwardsEqual: boolean;
   afterwardsShared: boolean;
 }
@@ -58,27 +61,35 @@ async function settleThreads(target: number, deadlineMs: number): Promise<number
   return now;
 }
 
-async function failingFetch(p: LocalProvider, threads: number, faults: (WorkerFault | null)[], limitsMb?: number): Promise<FailureOutcome> {
+/** Every instrument on every day: row `t * n + k`. */
+function fullGridFetch(p: LocalProvider, threads: number, faults: (WorkerFault | null)[] = [], limitsMb?: number): Float64Array[] {
   const days = p.calendarDays();
   const instruments = p.listInstruments('all').map((s) => s.instrument);
   const n = instruments.length;
-  const rowOf = instruments.map((_, k) => Int32Array.from(days, (_d, t) => t * n + k));
+  return runParallel({
+    source: p,
+    exprs: EXPRS,
+    instruments,
+    rowOf: instruments.map((_, k) => Int32Array.from(days, (_d, t) => t * n + k)),
+    rows: n * days.length,
+    start: 0,
+    end: days.length - 1,
+    threads,
+    faultsForTests: faults,
+    ...(limitsMb ? { workerResourceLimits: { maxOldGenerationSizeMb: limitsMb } } : {}),
+  });
+}
+
+function sameValues(a: readonly Float64Array[], b: readonly Float64Array[]): boolean {
+  return a.length === b.length && a.every((col, k) => col.length === b[k]?.length && col.every((x, r) => Object.is(x, (b[k] as Float64Array)[r])));
+}
+
+async function failingFetch(p: LocalProvider, threads: number, faults: (WorkerFault | null)[], limitsMb?: number): Promise<FailureOutcome> {
   const threadsBefore = threadCount();
   const t0 = Date.now();
   let caught: unknown = null;
   try {
-    runParallel({
-      source: p,
-      exprs: EXPRS,
-      instruments,
-      rowOf,
-      rows: n * days.length,
-      start: 0,
-      end: days.length - 1,
-      threads,
-      faultsForTests: faults,
-      ...(limitsMb ? { workerResourceLimits: { maxOldGenerationSizeMb: limitsMb } } : {}),
-    });
+    fullGridFetch(p, threads, faults, limitsMb);
   } catch (err) {
     caught = err;
   }
@@ -101,15 +112,20 @@ async function child(dir: string): Promise<void> {
   // One worker fills its heap and dies; the other spins forever and must be terminated.
   const oom = await failingFetch(p, 3, ['oom', 'spin'], 64);
   const exit = await failingFetch(p, 2, ['exit']);
+  let thrownEqual = false;
+  let thrownError: string | null = null;
+  try {
+    thrownEqual = sameValues(fullGridFetch(p, 2, ['throw']), fullGridFetch(p, 1));
+  } catch (err) {
+    thrownError = err instanceof Error ? err.message : String(err);
+  }
   const groups = [{ group: 'feature', fields: EXPRS, names: EXPRS }];
   const spans = p.listInstruments('all');
   const last = p.calendarDays().length - 1;
   const one = assemblePanel(p, groups, spans, 0, last, { threads: 1 });
   const two = assemblePanel(p, groups, spans, 0, last, { threads: 2 });
-  const afterwardsEqual =
-    JSON.stringify(two.dates) === JSON.stringify(one.dates) &&
-    one.values.every((col, k) => col.every((a, r) => Object.is(a, (two.values[k] as Float64Array)[r])));
-  const report: ChildReport = { oom, exit, afterwardsEqual, afterwardsShared: two.values[0]?.buffer instanceof SharedArrayBuffer };
+  const afterwardsEqual = JSON.stringify(two.dates) === JSON.stringify(one.dates) && sameValues(one.values, two.values);
+  const report: ChildReport = { oom, exit, thrownEqual, thrownError, afterwardsEqual, afterwardsShared: two.values[0]?.buffer instanceof SharedArrayBuffer };
   process.stdout.write(JSON.stringify(report) + '\n');
 }
 
@@ -147,7 +163,7 @@ const childDir = process.env[CHILD_ENV];
 if (childDir) {
   await child(childDir);
 } else {
-  test('a worker thread that dies mid-block ends the fetch with DATA_WORKER_DIED, no threads left, handler still works', { timeout: CHILD_DEADLINE_MS + 30_000 }, async () => {
+  test('a worker thread that dies mid-block ends the fetch with DATA_WORKER_DIED, no threads left, handler still works; a throwing one still hands its block back', { timeout: CHILD_DEADLINE_MS + 30_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'qtask-parfail-'));
     try {
       // 160 instruments: 5 blocks of 32, so each worker holds one while this thread has work left.
@@ -162,6 +178,8 @@ if (childDir) {
         assert.ok(r.ms < FAIL_BOUND_MS, `${name}: took ${r.ms} ms`);
         assert.ok(r.threadsAfter <= r.threadsBefore, `${name}: ${r.threadsAfter} threads left, ${r.threadsBefore} before (a worker kept running)`);
       }
+      assert.equal(report.thrownError, null, 'a worker that throws does not fail the fetch');
+      assert.equal(report.thrownEqual, true, 'the block a throwing worker handed back is computed by the main thread');
       assert.equal(report.afterwardsShared, true, 'the fetch after the failures ran on worker threads');
       assert.equal(report.afterwardsEqual, true, 'threads: 2 after the failures gives the same panel as threads: 1');
     } finally {

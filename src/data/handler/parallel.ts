@@ -81,8 +81,11 @@ export interface ParallelJob {
   faultsForTests?: readonly (WorkerFault | null)[];
 }
 
-/** Test-only worker misbehaviour: `exit` calls process.exit(0), `oom` fills the heap, `spin` loops forever. */
-export type WorkerFault = 'exit' | 'oom' | 'spin';
+/**
+ * Test-only worker misbehaviour: `exit` calls process.exit(0), `oom` fills the heap, `spin` loops
+ * forever, `throw` throws a JavaScript error (the block is handed back and computed here).
+ */
+export type WorkerFault = 'exit' | 'oom' | 'spin' | 'throw';
 
 /** What a worker needs to reopen the data and write its blocks (all buffers shared). */
 export interface WorkerJob {
@@ -113,8 +116,8 @@ export function workBlocks(job: WorkerJob, source: FieldSource, onBlock?: () => 
     if (Atomics.load(control, DEAD) !== 0) return; // the fetch is failing: stop early
     const b = Atomics.add(control, NEXT, 1);
     if (b >= nBlocks) return;
-    onClaim?.(b);
     try {
+      onClaim?.(b);
       scatterBlock(evaluator, job.instruments, scatter, b * SCATTER_BLOCK, Math.min(job.instruments.length, (b + 1) * SCATTER_BLOCK));
     } catch (err) {
       // Hand the block back (one slot: wait while another thread's handed-back block is pending).

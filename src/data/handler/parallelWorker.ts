@@ -16,6 +16,7 @@ function misbehave(job: WorkerJob, fault: WorkerFault): never {
   Atomics.notify(control, FAULT_CLAIMS);
   if (fault === 'exit') process.exit(0);
   if (fault === 'spin') for (;;);
+  if (fault === 'throw') throw new Error('test fault: worker throws mid-block');
   // Reachable arrays until the isolate hits its heap limit and Node stops it (ERR_WORKER_OUT_OF_MEMORY).
   const hoard: number[][] = [];
   for (;;) hoard.push(Array.from({ length: 4096 }, Math.random));
