@@ -147,6 +147,8 @@ export class MongoTaskStore implements TaskStore {
   claimTickets = false;
   /** Claim candidates per pool/status/query, refilled by one scan (ticket path). */
   private readonly candidates = new Map<string, { list: Pick<StoredTask, '_id' | 'attempts'>[]; at: number; scanMs?: number }>();
+  /** The last candidate scan's duration per cache key, kept across `candidates.clear()`: sizes the next batch. */
+  private readonly candidateScanMs = new Map<string, number>();
   /** Claim tickets met taken while their task still looked claimable: ticket id → first seen (ms). */
   private readonly suspects = new Map<string, number>();
   /** Attempts this process holds (ticket path): `pool\0taskId` → token and attempt, so a commit need not re-read its task. */
@@ -339,7 +341,12 @@ export class MongoTaskStore implements TaskStore {
       }
       const parts: Filter<StoredTask>[] = [{ status }, WELL_FORMED as unknown as Filter<StoredTask>];
       if (!js && Object.keys(userFilter).length > 0) parts.push(userFilter);
-      if (exclude.length > 0) parts.push({ _id: { $nin: exclude } });
+      // The ticket path skips excluded ids itself: a `$nin` of every task a worker ran would be
+      // evaluated in Go against every document of each scan.
+      if (exclude.length > 0 && !this.claimTickets) parts.push({ _id: { $nin: exclude } });
+      // Flat when it can be: FerretDB's PostgreSQL handler pushes a top-level `status` equality down
+      // to SQL, but nothing inside `$and`.
+      const claimFilter: Filter<StoredTask> = parts.length === 2 ? ({ status, ...WELL_FORMED } as Filter<StoredTask>) : { $and: parts };
       const now = this.clock.now();
       const update: UpdateFilter<StoredTask> | Document[] =
         this.timeSource === 'server'
@@ -372,13 +379,13 @@ export class MongoTaskStore implements TaskStore {
       const doc =
         earlier ??
         (this.claimTickets
-          ? await this.claimWithTicket(pool, coll, { $and: parts }, js, `${pool}\u0000${status}\u0000${JSON.stringify(userQuery)}`, excludeHex, {
+          ? await this.claimWithTicket(pool, coll, claimFilter, js, `${pool}\u0000${status}\u0000${JSON.stringify(userQuery)}`, excludeHex, {
               token,
               worker: opts.worker,
               leaseMs: opts.leaseMs,
               status,
             })
-          : await coll.findOneAndUpdate({ $and: parts }, update, {
+          : await coll.findOneAndUpdate(claimFilter, update, {
               sort: { priority: -1, createdAt: 1, _id: 1 },
               returnDocument: 'after',
             }));
@@ -659,9 +666,13 @@ export class MongoTaskStore implements TaskStore {
         const t0 = Date.now();
         const list: Pick<StoredTask, '_id' | 'attempts'>[] = [];
         const stillTicketed: { ticketId: string; task: ObjectId; attempt: number }[] = [];
+        // FerretDB sorts in Go after decoding every match, whatever the limit: an expensive scan
+        // yields a longer list, so that scans stay about 1 ms per claim they serve.
+        const batch = Math.min(CANDIDATE_MAX_BATCH, Math.max(CANDIDATE_BATCH, Math.round(this.candidateScanMs.get(cacheKey) ?? 0)));
         const cursor = coll.find(filter).sort({ priority: -1, createdAt: 1, _id: 1 });
-        if (!js) cursor.limit(CANDIDATE_BATCH);
+        if (!js) cursor.limit(batch + exclude.size).project<StoredTask>({ _id: 1, attempts: 1 });
         for await (const doc of cursor) {
+          if (exclude.has(doc._id.toHexString())) continue;
           if (js) {
             const t = decodeTask(doc);
             if ('problem' in t || !matchesCondition(t, js)) continue;
@@ -672,9 +683,11 @@ export class MongoTaskStore implements TaskStore {
             continue;
           }
           list.push({ _id: doc._id, attempts: doc.attempts });
-          if (list.length >= CANDIDATE_BATCH) break;
+          if (list.length >= batch) break;
         }
         await cursor.close();
+        if (this.candidateScanMs.size > 1_000) this.candidateScanMs.clear();
+        this.candidateScanMs.set(cacheKey, Date.now() - t0);
         if (list.length === 0) {
           this.candidates.delete(cacheKey);
           // Nothing claimable but attempts whose ticket is in and whose task write is not (yet):
@@ -1065,6 +1078,7 @@ function shuffle<T>(list: T[]): void {
 
 /** Candidates one scan yields, and how long they may be used before a fresh scan. */
 const CANDIDATE_BATCH = 64;
+const CANDIDATE_MAX_BATCH = 1_024;
 const CANDIDATE_TTL_MS = 2_000;
 /** …or for this many times the scan's own duration, so that scans stay a small share of the work on big pools. */
 const CANDIDATE_TTL_SCANS = 20;

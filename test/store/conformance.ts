@@ -311,6 +311,14 @@ export function storeConformance(name: string, open: () => Promise<TaskStore>): 
         assert.equal(c3.task._id, ids[2]);
       });
 
+      it('excludeIds longer than any claim batch still reaches the first task not excluded', async () => {
+        const pool = newPool();
+        const { ids } = await store.createTasks(pool, Array.from({ length: 150 }, (_, i) => ({ i })));
+        const c = await mustClaim(pool, { excludeIds: ids.slice(0, 140) });
+        assert.equal(c.task._id, ids[140], 'the first task (creation order) not excluded');
+        assert.equal(await claim(pool, { excludeIds: ids.filter((id) => id !== c.task._id) }), null, 'everything else excluded');
+      });
+
       it('claims from part_done when asked and never returns an empty pool task', async () => {
         const pool = newPool();
         assert.equal(await claim(pool), null);
