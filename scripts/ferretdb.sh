@@ -15,6 +15,8 @@
 # $QTASK_CACHE/ferretdb-run) holds the pid/url/log of the running server. FERRETDB_LISTEN_ADDR overrides the
 # listen address (default 127.0.0.1), e.g. for the network-namespace test; FERRETDB_EXTRA_ARGS adds flags
 # (e.g. `--test-enable-new-auth --setup-database=admin --setup-username=u --setup-password=p`).
+# FERRETDB_HANDLER=postgresql runs FerretDB on its PostgreSQL handler instead, over a private PostgreSQL cluster
+# (scripts/postgres.sh; Debian's `postgresql` package) that `stop` stops too.
 set -euo pipefail
 
 VERSION=v1.24.2
@@ -58,15 +60,22 @@ start() {
   local host="${FERRETDB_LISTEN_ADDR:-127.0.0.1}"
   local port="${1:-$(free_port)}" debug_port
   debug_port=$(free_port)
-  local data
+  local data backend
   data=$(mktemp -d "${TMPDIR:-/tmp}/qtask-ferretdb.XXXXXX")
+  echo "$data" > "$STATE/data"
+  case "${FERRETDB_HANDLER:-sqlite}" in
+    sqlite) backend=(--handler=sqlite --sqlite-url="file:$data/") ;;
+    postgresql)
+      chmod 755 "$data" # the cluster runs as the postgres user when we are root
+      backend=(--handler=postgresql --postgresql-url="$(bash "$(dirname "$0")/postgres.sh" start "$data/pg")") ;;
+    *) log "FERRETDB_HANDLER must be sqlite or postgresql"; exit 2 ;;
+  esac
   # shellcheck disable=SC2086 # FERRETDB_EXTRA_ARGS is a list of flags
-  "$BIN" --handler=sqlite --sqlite-url="file:$data/" --state-dir="$data" --listen-addr="$host:$port" \
+  "$BIN" "${backend[@]}" --state-dir="$data" --listen-addr="$host:$port" \
     --debug-addr="127.0.0.1:$debug_port" --telemetry=disable --log-level=warn ${FERRETDB_EXTRA_ARGS:-} \
     >"$STATE/log" 2>&1 &
   local pid=$!
   echo "$pid" > "$STATE/pid"
-  echo "$data" > "$STATE/data"
   local url="mongodb://$host:$port/"
   echo "$url" > "$STATE/url"
   for _ in $(seq 1 150); do
@@ -85,7 +94,10 @@ stop() {
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
   fi
-  [ -f "$STATE/data" ] && rm -rf "$(cat "$STATE/data")"
+  if [ -f "$STATE/data" ]; then
+    bash "$(dirname "$0")/postgres.sh" stop "$(cat "$STATE/data")/pg"
+    rm -rf "$(cat "$STATE/data")"
+  fi
   rm -f "$STATE/pid" "$STATE/url" "$STATE/data"
 }
 

@@ -5,7 +5,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -59,6 +59,11 @@ export interface StartOptions {
   host?: string;
   /** Extra FerretDB flags, e.g. the auth setup flags. */
   extraArgs?: string[];
+  /**
+   * FerretDB's storage: `sqlite` (default, a temp dir) or `postgresql` (a private PostgreSQL cluster
+   * started by scripts/postgres.sh, stopped with the server).
+   */
+  handler?: 'sqlite' | 'postgresql';
   /** Prefix for the command (e.g. `['ip', 'netns', 'exec', 'ns1']`). */
   wrap?: string[];
   /**
@@ -75,9 +80,23 @@ export async function startFerretDB(opts: StartOptions = {}): Promise<MongoTestS
   const port = await freePort();
   const debugPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'qtask-ferretdb-'));
+  let backend = ['--handler=sqlite', `--sqlite-url=file:${dir}/`];
+  let stopBackend = async (): Promise<void> => {};
+  if (opts.handler === 'postgresql') {
+    chmodSync(dir, 0o755); // the cluster runs as the postgres user when the tests run as root
+    const script = join(REPO, 'scripts/postgres.sh');
+    const pg = join(dir, 'pg');
+    const { stdout } = await promisify(execFile)('bash', [script, 'start', pg]).catch((e: { stderr?: string; message: string }) => {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`PostgreSQL for FerretDB's PostgreSQL handler did not start: ${e.stderr?.trim() || e.message}`);
+    });
+    backend = ['--handler=postgresql', `--postgresql-url=${stdout.trim()}`];
+    stopBackend = async () => {
+      await promisify(execFile)('bash', [script, 'stop', pg]).catch(() => undefined);
+    };
+  }
   const args = [
-    '--handler=sqlite',
-    `--sqlite-url=file:${dir}/`,
+    ...backend,
     `--state-dir=${dir}`,
     `--listen-addr=${host}:${port}`,
     `--debug-addr=127.0.0.1:${debugPort}`,
@@ -102,6 +121,7 @@ export async function startFerretDB(opts: StartOptions = {}): Promise<MongoTestS
       await exited;
       clearTimeout(timer);
     }
+    await stopBackend();
     rmSync(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 30_000;
