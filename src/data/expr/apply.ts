@@ -74,6 +74,22 @@ const PAIR_LOOPS: Record<string, PairLoop> = {
   },
 };
 
+/**
+ * float32 arithmetic with the rounding in the same loop: numpy rounds every float32 result, and a
+ * separate rounding pass over the output cost about as much as the operation itself. Each value is
+ * the same `fround(op(x, y))` the two-pass version computed. Greater/Less return one of their
+ * (already float32) inputs, so they need no rounding loop.
+ */
+const ROUNDED_PAIR_LOOPS: Record<string, PairLoop> = {
+  Add: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = fround(a[i] + b[i]); },
+  Sub: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = fround(a[i] - b[i]); },
+  Mul: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = fround(a[i] * b[i]); },
+  Div: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = fround(a[i] / b[i]); },
+};
+
+/** Operators whose float32 result is one of the (float32) inputs or NaN: rounding again changes nothing. */
+const SELECTING_OPS = new Set(['Greater', 'Less']);
+
 const BOOL_RESULT = new Set(['Gt', 'Ge', 'Lt', 'Le', 'Eq', 'Ne', 'And', 'Or']);
 
 export function applyPair(op: string, a: Operand, b: Operand): Series {
@@ -87,8 +103,12 @@ export function applyPair(op: string, a: Operand, b: Operand): Series {
   const out = f64Scratch(n);
   const av = isSeries(a) ? alignTo(a, lo, hi) : f64Scratch(n).fill(round ? fround(a) : a);
   const bv = isSeries(b) ? alignTo(b, lo, hi) : f64Scratch(n).fill(round ? fround(b) : b);
-  PAIR_LOOPS[op](av, bv, out);
-  if (round) for (let i = 0; i < n; i++) out[i] = fround(out[i]);
+  const fused = round ? ROUNDED_PAIR_LOOPS[op] : undefined;
+  if (fused) fused(av, bv, out);
+  else {
+    PAIR_LOOPS[op](av, bv, out);
+    if (round && !SELECTING_OPS.has(op)) for (let i = 0; i < n; i++) out[i] = fround(out[i]);
+  }
   return { lo, values: out, dtype };
 }
 
@@ -145,7 +165,15 @@ export function applyRef(x: Series, N: number): Series {
   const n = v.length;
   const out = f64Scratch(n);
   if (N === 0) out.fill(n > 0 ? v[0] : NaN);
-  else for (let t = 0; t < n; t++) out[t] = t - N >= 0 && t - N < n ? v[t - N] : NaN;
+  else if (N >= n || -N >= n) out.fill(NaN);
+  else if (N > 0) {
+    // A plain shift: native fill + copy instead of a branch per row.
+    out.fill(NaN, 0, N);
+    out.set(v.subarray(0, n - N), N);
+  } else {
+    out.set(v.subarray(-N, n), 0);
+    out.fill(NaN, n + N, n);
+  }
   // A shifted bool Series becomes object/float in pandas; treat it as float from here on.
   return { lo: x.lo, values: out, dtype: x.dtype === 'bool' ? 'f64' : x.dtype };
 }

@@ -52,6 +52,21 @@ function hasStored(source: FieldSource): source is StoredColumnSource {
   return typeof (source as Partial<StoredColumnSource>).stored === 'function';
 }
 
+/**
+ * A source that writes a field's values over `[startIdx, startIdx + out.length - 1]` straight into
+ * the caller's array (NaN where nothing is stored), saving the intermediate array `load` returns.
+ * `float32Values: true` promises every value is a float32 widened to float64 (qlib's `.bin` files),
+ * so the float32 cast can be skipped. `LocalProvider` is one.
+ */
+export interface DirectFieldSource extends FieldSource {
+  readonly float32Values: boolean;
+  loadInto(out: Float64Array, instrument: string, field: string, startIdx: number): void;
+}
+
+function hasLoadInto(source: FieldSource): source is DirectFieldSource {
+  return typeof (source as Partial<DirectFieldSource>).loadInto === 'function';
+}
+
 /** The stored span of a field, from `dataRange()` or `stored()`; undefined when the source cannot tell. */
 function storedSpan(source: FieldSource, instrument: string, field: string): { first: number; last: number } | null | undefined {
   if (hasExtent(source)) return source.dataRange(instrument, field) ?? null;
@@ -184,12 +199,19 @@ class LeafStore {
       let fields = this.fieldsOf.get(instrument);
       if (!fields) this.fieldsOf.set(instrument, (fields = new Set(this.source.fields(instrument))));
       let values: Float64Array;
+      const direct = hasLoadInto(this.source);
       if (fields.has(field)) {
-        const loaded = this.source.load(instrument, field, this.lo, this.hi);
-        values = f64Scratch(loaded.length);
-        values.set(loaded);
+        if (direct) {
+          values = f64Scratch(this.hi - this.lo + 1);
+          this.source.loadInto(values, instrument, field, this.lo);
+        } else {
+          const loaded = this.source.load(instrument, field, this.lo, this.hi);
+          values = f64Scratch(loaded.length);
+          values.set(loaded);
+        }
       } else values = f64Scratch(this.hi - this.lo + 1).fill(NaN);
-      if (this.float32) values.set(new Float32Array(values));
+      // Rounding float32 values again would change nothing (and cost two copies per field).
+      if (this.float32 && !(direct && this.source.float32Values)) values.set(new Float32Array(values));
       let first: number;
       let last: number;
       const span = fields.has(field) ? storedSpan(this.source, instrument, field) : null;

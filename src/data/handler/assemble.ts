@@ -122,35 +122,40 @@ export function assemblePanel(source: FieldSource, groups: readonly ColumnGroup[
   const fields = referencedFields(exprs);
 
   // rowOf[i][t - s]: the panel row of instrument i on day t, or -1 when the row does not exist.
-  const exists = insts.map(({ instrument, spans: sp }) => {
-    const mask = new Uint8Array(len);
+  // One buffer each for the masks and the row maps (views per instrument): ~1000 separately
+  // allocated typed arrays made V8 run its external-memory GCs in the middle of this loop.
+  const maskAll = new Uint8Array(insts.length * len);
+  const exists = insts.map(({ instrument, spans: sp }, i) => {
+    const mask = maskAll.subarray(i * len, (i + 1) * len);
     const ext = dataExtent(source, instrument, fields, s, e);
     if (!ext) return mask;
     for (const [a, b] of sp) {
       const from = Math.max(a, ext[0], s);
       const to = Math.min(b, ext[1], e);
-      for (let t = from; t <= to; t++) mask[t - s] = 1;
+      if (from <= to) mask.fill(1, from - s, to - s + 1);
     }
     return mask;
   });
-  const rowOf = insts.map(() => new Int32Array(len).fill(-1));
+  const rowsAll = new Int32Array(insts.length * len).fill(-1);
+  const rowOf = insts.map((_, i) => rowsAll.subarray(i * len, (i + 1) * len));
   // Sized up front: growing two arrays of ~600k rows by push() measured ~4x slower than filling them.
   let rowCount = 0;
-  for (const mask of exists) for (let t = 0; t < len; t++) rowCount += mask[t] as number;
-  const dates: string[] = new Array<string>(rowCount);
-  const instruments: string[] = new Array<string>(rowCount);
+  for (let k = 0; k < maskAll.length; k++) rowCount += maskAll[k] as number;
+  // Pre-filled (packed) arrays: stores into a fresh holey `new Array(n)` measured 1.5-3x slower.
+  const dates: string[] = new Array<string>(rowCount).fill('');
+  const instruments: string[] = new Array<string>(rowCount).fill('');
   let row = 0;
   for (let t = 0; t < len; t++) {
-    const day = days[s + t] as string;
+    const first = row;
     for (let i = 0; i < insts.length; i++) {
       if (!(exists[i] as Uint8Array)[t]) continue;
       (rowOf[i] as Int32Array)[t] = row;
-      dates[row] = day;
       instruments[row] = (insts[i] as IndexSpans).instrument;
       row++;
     }
+    dates.fill(days[s + t] as string, first, row);
   }
-  const live = insts.map((_, i) => i).filter((i) => (exists[i] as Uint8Array).some((x) => x === 1));
+  const live = insts.map((_, i) => i).filter((i) => (exists[i] as Uint8Array).indexOf(1) >= 0);
   const liveNames = live.map((i) => (insts[i] as IndexSpans).instrument);
   const threads = options.threads ?? defaultThreads(exprs.length * dates.length);
   const work = live.length > 0 && len > 0 && exprs.length > 0;

@@ -192,13 +192,36 @@ export class LocalProvider implements FieldSource {
         hint: 'pass integer indices with startIdx <= endIdx + 1',
       });
     }
-    const out = new Float64Array(endIdx - startIdx + 1).fill(NaN);
-    const series = this.stored(instrument, field);
-    if (series === null) return out;
-    const from = Math.max(startIdx, series.startIdx);
-    const to = Math.min(endIdx, series.startIdx + series.values.length - 1);
-    if (from <= to) out.set(series.values.subarray(from - series.startIdx, to - series.startIdx + 1), from - startIdx);
+    const out = new Float64Array(endIdx - startIdx + 1);
+    this.loadInto(out, instrument, field, startIdx);
     return out;
+  }
+
+  /** Values come from float32 `.bin` files, so each one is a float32 widened to float64. */
+  readonly float32Values = true;
+
+  /**
+   * `load` into the caller's array: `out[k]` is the value on calendar index `startIdx + k`, NaN
+   * where nothing is stored. Every element of `out` is written.
+   */
+  loadInto(out: Float64Array, instrument: string, field: string, startIdx: number): void {
+    if (!Number.isInteger(startIdx)) {
+      throw new DataError('BAD_DATE_RANGE', `calendar index ${startIdx} is not an integer`, {
+        path: `${instrument}.$${field}`,
+        hint: 'pass an integer start index',
+      });
+    }
+    const endIdx = startIdx + out.length - 1;
+    const series = this.stored(instrument, field);
+    const from = series === null ? endIdx + 1 : Math.max(startIdx, series.startIdx);
+    const to = series === null ? endIdx : Math.min(endIdx, series.startIdx + series.values.length - 1);
+    if (series === null || from > to) {
+      out.fill(NaN);
+      return;
+    }
+    out.fill(NaN, 0, from - startIdx);
+    out.set(series.values.subarray(from - series.startIdx, to - series.startIdx + 1), from - startIdx);
+    out.fill(NaN, to - startIdx + 1);
   }
 
   /** Calendar index range `[startIdx, endIdx]` for a date range (days need not be trading days). */
