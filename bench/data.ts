@@ -2,7 +2,13 @@
  * `npm run bench:data`: computing Alpha158 + LABEL0 over all 482 S&P 500 symbols and all days.
  *   (a) qtask's Alpha158 handler vs qlib 0.9.7's own Alpha158 handler (Python, same imported data,
  *       same run), raw view;
- *   (b) the first 20 Alpha158 features: qtask vs the same features as one nodejs-polars lazy query.
+ *   (b) the first 20 Alpha158 features: qtask vs the same features as one nodejs-polars lazy query,
+ *       two ways: (i) end to end, from the `.bin` files to the result in memory (qtask's fetch in a
+ *       fresh process vs polars' frame build + query); (ii) compute only, from raw columns already
+ *       in memory (qtask: the fields' `.bin` columns read and decoded first, timed separately, then
+ *       the fetch; polars: the query on its prebuilt frame). Each is timed on the process's first
+ *       run (cold JIT) and on a second run in the same process (warm).
+ *       qtask and polars workers run interleaved, one after the other, `--runs` times.
  * Each engine runs in its own child process so its peak RSS is its own (qtask/polars: node's
  * maxRSS; qlib: ru_maxrss of the process + its joblib children).
  *
@@ -14,7 +20,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir, cpus, totalmem } from 'node:os';
+import { tmpdir, cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import pl from 'nodejs-polars';
 import { importCsv } from '../src/data/import/index.ts';
@@ -28,6 +34,10 @@ const VENV = process.env.QTASK_QLIB_VENV ?? join(process.env.HOME ?? '', '.cache
 
 interface Result {
   seconds: number;
+  /** (ii) compute-only runs: the second run in the same process. */
+  warm_seconds?: number;
+  /** Reading the inputs before the timed compute (polars: building its frame; qtask: reading the .bin columns). */
+  load_seconds?: number;
   rows: number;
   cols: number;
   peak_rss_mb: number;
@@ -64,6 +74,29 @@ function workerQtask20(provider: string): Result {
   const raw = createDataHandlerLP(p, { instruments: 'all', data_loader: { config: { feature: [FIRST20.fields, FIRST20.names] } } }).fetch(null, { dataKey: 'raw' });
   const seconds = (performance.now() - t0) / 1000;
   return { seconds, rows: raw.dates.length, cols: raw.columns.length, peak_rss_mb: peakMb(), check: finiteSum(raw.values) };
+}
+
+/**
+ * Worker: qtask, first 20 features, compute only. The `.bin` columns of every field the features
+ * read are decoded into the provider's cache first (`load_seconds`), as polars' frame is built
+ * before its query; then the handler's fetch (`seconds`, cold JIT) and a second fetch by a new
+ * handler on the same provider (`warm_seconds`).
+ */
+function workerQtask20Mem(provider: string): Result {
+  const p = new LocalProvider(provider);
+  const t0 = performance.now();
+  const fields = ['open', 'high', 'low', 'close', 'vwap'];
+  for (const s of p.instruments('all')) for (const f of fields) p.stored(s, f);
+  const load = (performance.now() - t0) / 1000;
+  const fetch = () => createDataHandlerLP(p, { instruments: 'all', data_loader: { config: { feature: [FIRST20.fields, FIRST20.names] } } }).fetch(null, { dataKey: 'raw' });
+  const t1 = performance.now();
+  const raw = fetch();
+  const seconds = (performance.now() - t1) / 1000;
+  const check = finiteSum(raw.values);
+  const t2 = performance.now();
+  fetch();
+  const warm = (performance.now() - t2) / 1000;
+  return { seconds, warm_seconds: warm, load_seconds: load, rows: raw.dates.length, cols: raw.columns.length, peak_rss_mb: peakMb(), check };
 }
 
 function finiteSum(cols: ArrayLike<number | null>[]): number {
@@ -126,11 +159,16 @@ function workerPolars20(provider: string): Result & { load_seconds: number } {
     ...[5, 10, 20, 30, 60].map((d) => c.shift(d).over('instrument').div(c).alias(`ROC${d}`)),
     ...[5, 10].map((d) => c.rollingMean({ windowSize: d, minPeriods: 1 }).over('instrument').div(c).alias(`MA${d}`)),
   ];
+  const query = () => df.lazy().sort(['instrument', 't']).select(pl.col('t'), pl.col('instrument'), ...exprs).sort(['t', 'instrument']).collectSync();
   const t1 = performance.now();
-  const out = df.lazy().sort(['instrument', 't']).select(pl.col('t'), pl.col('instrument'), ...exprs).sort(['t', 'instrument']).collectSync();
+  const out = query();
   const seconds = (performance.now() - t1) / 1000;
   const values = FIRST20.names.map((n) => out.getColumn(n).toArray() as (number | null)[]);
-  return { seconds, load_seconds: load, rows: out.height, cols: FIRST20.names.length, peak_rss_mb: peakMb(), check: finiteSum(values) };
+  const check = finiteSum(values);
+  const t2 = performance.now();
+  query();
+  const warm = (performance.now() - t2) / 1000;
+  return { seconds, warm_seconds: warm, load_seconds: load, rows: out.height, cols: FIRST20.names.length, peak_rss_mb: peakMb(), check };
 }
 
 function runWorker(kind: string, provider: string): Result & { load_seconds?: number } {
@@ -153,7 +191,11 @@ async function main(): Promise<void> {
   const worker = arg('--worker');
   if (worker) {
     const provider = arg('--provider') as string;
-    const res = worker === 'qtask158' ? workerQtask158(provider) : worker === 'qtask20' ? workerQtask20(provider) : workerPolars20(provider);
+    const res =
+      worker === 'qtask158' ? workerQtask158(provider)
+      : worker === 'qtask20' ? workerQtask20(provider)
+      : worker === 'qtask20mem' ? workerQtask20Mem(provider)
+      : workerPolars20(provider);
     process.stdout.write(JSON.stringify(res) + '\n');
     return;
   }
@@ -174,10 +216,18 @@ async function main(): Promise<void> {
     };
     process.stderr.write('qtask Alpha158…\n');
     const q158 = pick('qtask158');
-    process.stderr.write('qtask first 20…\n');
-    const q20 = pick('qtask20');
-    process.stderr.write('polars first 20…\n');
-    const p20 = pick('polars20');
+    process.stderr.write('first 20: qtask, qtask compute-only and polars, interleaved…\n');
+    const load0 = loadavg()[0] as number;
+    const triples = Array.from({ length: runs }, () => ({ q: runWorker('qtask20', provider as string), m: runWorker('qtask20mem', provider as string), p: runWorker('polars20', provider as string) }));
+    const load1 = loadavg()[0] as number;
+    const med = (f: (t: (typeof triples)[number]) => number) => median(triples.map(f));
+    const q20 = { ...(triples[0] as (typeof triples)[number]).q, seconds: med((t) => t.q.seconds), peak_rss_mb: Math.max(...triples.map((t) => t.q.peak_rss_mb)) };
+    const p20 = { ...(triples[0] as (typeof triples)[number]).p, seconds: med((t) => t.p.seconds), load_seconds: med((t) => t.p.load_seconds ?? 0), warm_seconds: med((t) => t.p.warm_seconds ?? 0), peak_rss_mb: Math.max(...triples.map((t) => t.p.peak_rss_mb)) };
+    const m20 = { seconds: med((t) => t.m.seconds), warm_seconds: med((t) => t.m.warm_seconds ?? 0), load_seconds: med((t) => t.m.load_seconds ?? 0) };
+    // Ratios per interleaved run (back to back), then their median.
+    const ratioE2E = med((t) => (t.p.seconds + (t.p.load_seconds ?? 0)) / t.q.seconds);
+    const ratioCold = med((t) => t.p.seconds / t.m.seconds);
+    const ratioWarm = med((t) => (t.p.warm_seconds ?? 0) / (t.m.warm_seconds ?? 1));
     let qlib: ReturnType<typeof runQlib> = 'skipped (--skip-qlib)';
     if (!process.argv.includes('--skip-qlib')) {
       process.stderr.write('qlib Alpha158 (minutes)…\n');
@@ -194,6 +244,14 @@ async function main(): Promise<void> {
     else console.log(`| qlib ${'0.9.7'} Alpha158 handler | Alpha158 + LABEL0 | ${qlib.rows} × ${qlib.cols} | ${s(qlib.seconds)} (+${s(qlib.init_seconds)} import/init) | ${mb(qlib.peak_rss_mb)} | ${(qlib.seconds / q158.seconds).toFixed(1)}x |`);
     console.log(`| qtask | first 20 features | ${q20.rows} × ${q20.cols} | ${s(q20.seconds)} | ${mb(q20.peak_rss_mb)} | – |`);
     console.log(`| nodejs-polars 0.24.1 lazy | first 20 features | ${p20.rows} × ${p20.cols} | ${s(p20.seconds)} (+${s(p20.load_seconds ?? 0)} building the frame) | ${mb(p20.peak_rss_mb)} | ${(p20.seconds / q20.seconds).toFixed(2)}x (query only), ${((p20.seconds + (p20.load_seconds ?? 0)) / q20.seconds).toFixed(2)}x (incl. building the frame) |`);
+    console.log('');
+    console.log(`First 20 features, medians of ${runs} interleaved runs (load average ${load0.toFixed(1)} before, ${load1.toFixed(1)} after); speed-up = polars time ÷ qtask time, per run, median:`);
+    console.log('');
+    console.log('| measure | what is timed | qtask | polars | qtask speed-up |');
+    console.log('|---|---|---:|---:|---:|');
+    console.log(`| (i) end to end | .bin files → result in memory (qtask fetch; polars frame build + query) | ${s(q20.seconds)} | ${s(p20.seconds + (p20.load_seconds ?? 0))} | ${ratioE2E.toFixed(2)}x |`);
+    console.log(`| (ii) compute only, first run | raw columns in memory → result (qtask fetch after reading the .bin columns, ${s(m20.load_seconds)}; polars query on its frame) | ${s(m20.seconds)} | ${s(p20.seconds)} | ${ratioCold.toFixed(2)}x |`);
+    console.log(`| (ii) compute only, second run | same, run again in the same process | ${s(m20.warm_seconds)} | ${s(p20.warm_seconds ?? 0)} | ${ratioWarm.toFixed(2)}x |`);
     const rel = Math.abs((q20.check ?? 0) - (p20.check ?? 0)) / Math.abs(q20.check ?? 1);
     console.log('');
     console.log(`cross-check first 20: sum of finite values qtask ${q20.check?.toExponential(9)} vs polars ${p20.check?.toExponential(9)} (rel diff ${rel.toExponential(1)}); rows ${q20.rows} vs ${p20.rows}`);
