@@ -146,9 +146,7 @@ export class MongoTaskStore implements TaskStore {
   /** See `MongoStoreOptions.claimTickets`. */
   claimTickets = false;
   /** Claim candidates per pool/status/query, refilled by one scan (ticket path). */
-  private readonly candidates = new Map<string, { list: Pick<StoredTask, '_id' | 'attempts'>[]; at: number; scanMs?: number }>();
-  /** The last candidate scan's duration per cache key, kept across `candidates.clear()`: sizes the next batch. */
-  private readonly candidateScanMs = new Map<string, number>();
+  private readonly candidates = new Map<string, { list: Pick<StoredTask, '_id' | 'attempts'>[]; at: number; scanMs: number; wastedMs: number }>();
   /** Claim tickets met taken while their task still looked claimable: ticket id → first seen (ms). */
   private readonly suspects = new Map<string, number>();
   /** Attempts this process holds (ticket path): `pool\0taskId` → token and attempt, so a commit need not re-read its task. */
@@ -661,16 +659,15 @@ export class MongoTaskStore implements TaskStore {
     for (let round = 0; round < 200; round++) {
       let entry = this.candidates.get(cacheKey);
       let fresh = false;
-      if (!entry || entry.list.length === 0 || Date.now() - entry.at > Math.max(CANDIDATE_TTL_MS, CANDIDATE_TTL_SCANS * (entry.scanMs ?? 0))) {
+      if (!entry || entry.list.length === 0 || Date.now() - entry.at > Math.max(CANDIDATE_TTL_MS, CANDIDATE_TTL_SCANS * entry.scanMs)) {
         fresh = true;
         const t0 = Date.now();
         const list: Pick<StoredTask, '_id' | 'attempts'>[] = [];
         const stillTicketed: { ticketId: string; task: ObjectId; attempt: number }[] = [];
-        // FerretDB sorts in Go after decoding every match, whatever the limit: an expensive scan
-        // yields a longer list, so that scans stay about 1 ms per claim they serve.
-        const batch = Math.min(CANDIDATE_MAX_BATCH, Math.max(CANDIDATE_BATCH, Math.round(this.candidateScanMs.get(cacheKey) ?? 0)));
+        // FerretDB sorts in Go after decoding every match, whatever the limit, so a long list costs
+        // the server nothing more; it goes stale under contention, which the walk below measures.
         const cursor = coll.find(filter).sort({ priority: -1, createdAt: 1, _id: 1 });
-        if (!js) cursor.limit(batch + exclude.size).project<StoredTask>({ _id: 1, attempts: 1 });
+        if (!js) cursor.limit(CANDIDATE_BATCH + exclude.size).project<StoredTask>({ _id: 1, attempts: 1 });
         for await (const doc of cursor) {
           if (exclude.has(doc._id.toHexString())) continue;
           if (js) {
@@ -683,11 +680,9 @@ export class MongoTaskStore implements TaskStore {
             continue;
           }
           list.push({ _id: doc._id, attempts: doc.attempts });
-          if (list.length >= batch) break;
+          if (list.length >= CANDIDATE_BATCH) break;
         }
         await cursor.close();
-        if (this.candidateScanMs.size > 1_000) this.candidateScanMs.clear();
-        this.candidateScanMs.set(cacheKey, Date.now() - t0);
         if (list.length === 0) {
           this.candidates.delete(cacheKey);
           // Nothing claimable but attempts whose ticket is in and whose task write is not (yet):
@@ -700,7 +695,7 @@ export class MongoTaskStore implements TaskStore {
           if (freed.length === 0) await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
           continue;
         }
-        entry = { list, at: Date.now(), scanMs: Date.now() - t0 };
+        entry = { list, at: Date.now(), scanMs: Date.now() - t0, wastedMs: 0 };
         this.candidates.set(cacheKey, entry);
       }
       // shift(): concurrent claims of this process take different candidates.
@@ -719,9 +714,13 @@ export class MongoTaskStore implements TaskStore {
         startedAt: now,
         leaseExpiresAt: new Date(now.getTime() + c.leaseMs),
       };
+      const insertStart = Date.now();
       if (!(await takeTicket(tickets, ticket))) {
-        // Another process holds the same candidates: stop walking them in the same order.
+        // Another process holds the same candidates: stop walking them in the same order, and once
+        // the inserts lost to others have cost as much as a fresh scan, scan again.
         shuffle(entry.list);
+        entry.wastedMs += Date.now() - insertStart;
+        if (entry.wastedMs >= Math.max(entry.scanMs, MIN_WASTE_BEFORE_RESCAN_MS)) this.candidates.delete(cacheKey);
         taken.add(ticket._id);
         if (fresh) await this.maybeRollForward(coll, tickets, ticket._id, cand._id, attempt);
         continue;
@@ -1021,7 +1020,7 @@ export class MongoTaskStore implements TaskStore {
     const swept = this.sweepMs.get(pool);
     if (swept !== undefined) return swept;
     let ms = 0;
-    for (const [key, entry] of this.candidates) if (key.startsWith(`${pool}\u0000`)) ms = Math.max(ms, entry.scanMs ?? 0);
+    for (const [key, entry] of this.candidates) if (key.startsWith(`${pool}\u0000`)) ms = Math.max(ms, entry.scanMs);
     return ms;
   }
 
@@ -1077,8 +1076,9 @@ function shuffle<T>(list: T[]): void {
 }
 
 /** Candidates one scan yields, and how long they may be used before a fresh scan. */
-const CANDIDATE_BATCH = 64;
-const CANDIDATE_MAX_BATCH = 1_024;
+const CANDIDATE_BATCH = 1_024;
+/** Lost ticket inserts on one candidate list cost at least this much before it is rescanned. */
+const MIN_WASTE_BEFORE_RESCAN_MS = 20;
 const CANDIDATE_TTL_MS = 2_000;
 /** …or for this many times the scan's own duration, so that scans stay a small share of the work on big pools. */
 const CANDIDATE_TTL_SCANS = 20;
