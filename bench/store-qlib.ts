@@ -12,10 +12,11 @@
  *     `create_task` in chunks of 100 until `--create-budget-ms` (default 30 000); qlib's per-definition
  *     cost only grows with the pool (a find by `filter` without an index), so its measured rate is an
  *     upper bound and the ratio a lower bound.
- * `--write` replaces the MongoDB section of BENCHMARKS.md.
+ * `--write` replaces the section of BENCHMARKS.md (`--benchmarks-file F` another file) for this server kind (FerretDB's SQLite
+ * or PostgreSQL handler, or MongoDB), adding it after the other MongoDB sections when it is new.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, homedir, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -128,6 +129,27 @@ function cpuMs(pid: number | null): number {
 }
 
 let SERVER_PID: number | null = null;
+/** FerretDB's storage, found with `explain` (a PostgreSQL plan has "Node Type"). */
+let HANDLER: 'sqlite' | 'postgresql' | 'mongodb' = 'sqlite';
+
+/**
+ * CPU the server spent so far: FerretDB's process, plus on the PostgreSQL handler every `postgres`
+ * process on this machine (the cluster's backends do the SQL work; run the bench with no other
+ * PostgreSQL busy).
+ */
+function serverCpuMs(): number {
+  let ms = cpuMs(SERVER_PID);
+  if (HANDLER !== 'postgresql') return ms;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') ms += cpuMs(Number(pid));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return ms;
+}
 
 /** Starts `workers` processes, releases them together, returns tasks per second over the union of their runs. */
 async function drain(cmd: string, cmdArgs: string[], workers: number, budgetMs: number): Promise<DrainResult> {
@@ -138,14 +160,14 @@ async function drain(cmd: string, cmdArgs: string[], workers: number, budgetMs: 
     return { ready: waitFor(() => out.includes('ready')), done: new Promise<string>((r) => p.on('close', () => r(out))) };
   });
   await Promise.all(outputs.map((o) => o.ready));
-  const cpu0 = cpuMs(SERVER_PID);
+  const cpu0 = serverCpuMs();
   for (const p of procs) p.stdin.write('go\n');
   const killer = setTimeout(() => procs.forEach((p) => p.kill('SIGKILL')), budgetMs + 120_000);
   const results = (await Promise.all(outputs.map((o) => o.done))).map((out) => JSON.parse(out.trim().split('\n').pop()!) as Drained);
   clearTimeout(killer);
   const count = results.reduce((n, r) => n + r.count, 0);
   const span = Math.max(...results.map((r) => r.end)) - Math.min(...results.map((r) => r.start));
-  const serverMsPerTask = (cpuMs(SERVER_PID) - cpu0) / Math.max(1, count);
+  const serverMsPerTask = (serverCpuMs() - cpu0) / Math.max(1, count);
   return { rate: (count / span) * 1000, count, commands: mergeCommands(results.map((r) => r.commands)), serverMsPerTask };
 }
 
@@ -173,6 +195,7 @@ async function main(): Promise<void> {
   const url = `${root}${db}`;
   const store = await openMongoStore(url);
   SERVER_PID = serverPid(root);
+  HANDLER = await detectHandler(url, store.server);
   const started = Date.now();
   const rows: string[] = [];
   const load0 = loadavg()[0]!;
@@ -215,19 +238,20 @@ async function main(): Promise<void> {
   console.log(createRow);
   await store.close();
 
+  const title = HANDLER === 'mongodb' ? 'MongoDB' : `FerretDB ${HANDLER === 'postgresql' ? 'PostgreSQL' : 'SQLite'} handler`;
   const section = [
-    '## MongoDB store vs qlib TaskManager (same server, same run)',
+    `## MongoDB store vs qlib TaskManager (same server, same run): ${title}`,
     '',
-    `Server: FerretDB/MongoDB at \`${redactMongoUrl(root)}\`, database \`${db}\`; qtask \`${store.server}\` path, time source \`${store.timeSource}\`, claim tickets ${store.claimTickets ? 'on' : 'off'}. ` +
+    `Server: \`${store.server}\` at \`${redactMongoUrl(root)}\`${HANDLER === 'mongodb' ? '' : ` on its ${HANDLER === 'postgresql' ? 'PostgreSQL (Debian\'s PostgreSQL 15, private cluster of scripts/postgres.sh)' : 'SQLite'} handler`}, database \`${db}\`; time source \`${store.timeSource}\`, claim tickets ${store.claimTickets ? 'on' : 'off'}. ` +
       `qlib: pyqlib 0.9.7 \`TaskManager\` unchanged (\`fetch_task\` + \`commit_task_res\`; \`create_task\`). Each claim run starts from a fresh pool of N waiting tasks ` +
-      `(both sizes reported) and stops after ${budgetMs / 1000} s or an empty pool; each worker is its own process. ` +
-      `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${load0.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at the end (shared with other jobs). Run time ${((Date.now() - started) / 1000).toFixed(0)} s.`,
+      `and stops after ${budgetMs / 1000} s or an empty pool; each worker is its own process. ` +
+      `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${load0.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at the end. Run time ${((Date.now() - started) / 1000).toFixed(0)} s.`,
     '',
     '| pool | workers | qtask claim+commit | qlib fetch_task+commit_task_res | qtask / qlib | server CPU per task, qtask / qlib |',
     '|---|---|---|---|---|---|',
     ...rows,
     '',
-    'Server CPU per task: the server process\'s user+system CPU during the run (/proc) divided by the tasks done —',
+    `Server CPU per task: the server's user+system CPU during the run (/proc${HANDLER === 'postgresql' ? ': FerretDB plus every `postgres` process' : ''}) divided by the tasks done —`,
     'what each task costs the server, which moves much less than wall time with the load of other jobs.',
     '',
     '| measure | qtask | qlib | qtask / qlib |',
@@ -239,24 +263,44 @@ async function main(): Promise<void> {
     '### Where the time goes',
     '',
     'Single requests (median ms, one client, no other load from this bench) on a pool of N tasks, the document',
-    'in the middle of the table. What FerretDB 1.24.2\'s SQLite handler does with them (read in its source, confirmed',
-    'with `explain` and SQLite\'s `EXPLAIN QUERY PLAN` on its data file):',
+    'in the middle of the table.',
     '',
-    '- A filter reaches SQLite only when it is exactly `{_id: <ObjectId or string>}`; any other filter (qtask\'s old',
-    '  fence `{_id, leaseToken, status}`, qlib\'s `{status: "waiting"}`) is evaluated in Go after decoding every document.',
-    '- Even `_id` is no index lookup: the handler writes `_ferretdb_sjson->\'$._id\'`, which does not match the',
-    '  expression of the `_id` index it created (`_ferretdb_sjson->"_id"`). A find by `_id` walks the table up to the',
-    '  document; an **update or delete by `_id` is a full-table scan** (`UPDATE … WHERE …` visits every row). Inserts',
-    '  are the only per-task request whose cost does not grow with the pool (the unique index checks duplicates).',
-    '- So every task costs both sides at least two full-table scans (the claim\'s write and the commit\'s write). qlib',
-    '  adds a Go decode and sort of the whole pool per `fetch_task`; qtask adds two constant-cost ticket inserts and, per',
-    '  64 claims, one candidate scan, plus an expiry sweep every ≥ 5 s. SQLite parses each row\'s JSON during those',
-    '  scans, and qtask\'s documents are larger (JSON `def` and `filter`, lease and bookkeeping fields; qlib pickles',
-    '  `def`), which is why qtask\'s update by `_id` costs more than qlib\'s. With one worker that bounds the ratio at',
-    '  about (qlib fetch + qlib commit) / (two qtask writes) — below the 10x target on this server; with several',
-    '  workers qlib\'s whole-pool scans compete for the same two cores while qtask\'s per-task cost stays flat.',
+    ...(HANDLER === 'postgresql'
+      ? [
+          'What FerretDB 1.24.2\'s PostgreSQL handler does with them (read in its source, confirmed with `explain`):',
+          '',
+          '- Top-level equalities on scalars are pushed down to SQL (`_jsonb->\'status\' @> \'"waiting"\'`), `_id` through',
+          '  the `_id` index; operators (`$type`, `$in`, …), anything inside `$and`, and every sort other than `$natural`',
+          '  are evaluated in Go after decoding the matching documents.',
+          '- So updates and finds by `_id` cost a few ms whatever the pool size (one FerretDB request is several',
+          '  PostgreSQL statements in a transaction). qlib\'s `fetch_task` decodes and sorts every waiting task in Go per',
+          '  call, so its cost grows with the pool; qtask pays a fixed ~4 requests per task (ticket insert + write by `_id`,',
+          '  twice) and one candidate scan (the same Go decode and sort) per up to 1,024 claims.',
+          '- With one worker on a small pool qlib\'s decode is cheap (tens of ms at 500 tasks), and 4 requests of',
+          '  ~2–5 ms each cannot be 10x faster than qlib\'s 2 requests plus that decode: the ratio grows with the pool.',
+        ]
+      : HANDLER === 'sqlite'
+        ? [
+            'What FerretDB 1.24.2\'s SQLite handler does with them (read in its source, confirmed with `explain` and',
+            'SQLite\'s `EXPLAIN QUERY PLAN` on its data file):',
+            '',
+            '- A filter reaches SQLite only when it is exactly `{_id: <ObjectId or string>}`; any other filter (qtask\'s old',
+            '  fence `{_id, leaseToken, status}`, qlib\'s `{status: "waiting"}`) is evaluated in Go after decoding every document.',
+            '- Even `_id` is no index lookup: the handler writes `_ferretdb_sjson->\'$._id\'`, which does not match the',
+            '  expression of the `_id` index it created (`_ferretdb_sjson->"_id"`). A find by `_id` walks the table up to the',
+            '  document; an **update or delete by `_id` is a full-table scan** (`UPDATE … WHERE …` visits every row). Inserts',
+            '  are the only per-task request whose cost does not grow with the pool (the unique index checks duplicates).',
+            '- So every task costs both sides at least two full-table scans (the claim\'s write and the commit\'s write). qlib',
+            '  adds a Go decode and sort of the whole pool per `fetch_task`; qtask adds two constant-cost ticket inserts and,',
+            '  per up to 1,024 claims, one candidate scan, plus an expiry sweep every ≥ 5 s. SQLite parses each row\'s JSON during',
+            '  those scans, and qtask\'s documents are larger (JSON `def` and `filter`, lease and bookkeeping fields; qlib pickles',
+            '  `def`), which is why qtask\'s update by `_id` costs more than qlib\'s. With one worker that bounds the ratio at',
+            '  about (qlib fetch + qlib commit) / (two qtask writes) — below the 10x target on this server; with several',
+            '  workers qlib\'s whole-pool scans compete for the same two cores while qtask\'s per-task cost stays flat.',
+          ]
+        : ['A real MongoDB: both sides use indexes.']),
     '',
-    '| N | ticket insert | find / update by `_id` | update by `{_id, leaseToken, status}` | qtask candidate scan (64) | expiry sweep scan | qlib fetch_task\'s find+sort | mean document bytes, qtask / qlib |',
+    '| N | ticket insert | find / update by `_id` | update by `{_id, leaseToken, status}` | qtask candidate scan (up to 1,024) | expiry sweep scan | qlib fetch_task\'s find+sort | mean document bytes, qtask / qlib |',
     '|---|---|---|---|---|---|---|---|',
     ...probes,
     '',
@@ -267,21 +311,46 @@ async function main(): Promise<void> {
     'qtask on FerretDB (`claimTickets`): claim = ticket insert + `findAndModify` by `_id` (returns the document as',
     'it was, so nothing is re-read; a task changed since the candidate scan is put back); commit = end-ticket insert',
     '+ `update` by `_id` (the process that claimed the task knows its token and attempt, so it does not read the task;',
-    'a sweep or an operator that ended the attempt first holds the end ticket). Candidates come from one scan per 64',
-    'claims, rescanned after max(2 s, 20× the scan\'s time); expired leases are swept at most every max(5 s, 20× a',
+    'a sweep or an operator that ended the attempt first holds the end ticket). Candidates come from one scan (up to',
+    '1,024, `_id` and `attempts` only), rescanned after max(2 s, 20× the scan\'s time) or once ticket inserts lost to other',
+    'workers on that list have cost as much as the scan; expired leases are swept at most every max(5 s, 20× a',
     'whole-pool scan\'s time), the first time no sooner than that after start, or whenever nothing is claimable. qlib\'s `fetch_task` is a',
     '`find_one_and_update({status: waiting}, sort priority)`, not atomic on FerretDB (two workers can get the same',
     'task), and its commit an `update_one` by `_id`. On a real MongoDB both sides use indexes; these numbers do not transfer.',
     '',
-    'Command: `npm run bench:store -- --store $(scripts/ferretdb.sh start) --write [--sizes 500,5000] [--budget-ms 30000]` (runs bench/store-qlib.ts; qlib from the venv of scripts/golden/setup_venv.sh).',
+    `Command: \`npm run bench:store -- --store $(${HANDLER === 'postgresql' ? 'FERRETDB_HANDLER=postgresql ' : ''}scripts/ferretdb.sh start) --write [--sizes 500,5000] [--budget-ms 30000]\` (runs bench/store-qlib.ts; qlib from the venv of scripts/golden/setup_venv.sh).`,
     '',
   ].join('\n');
   console.log(section);
   if (args.includes('--write')) {
-    const path = join(REPO, 'BENCHMARKS.md');
+    const path = flag('--benchmarks-file') ?? join(REPO, 'BENCHMARKS.md');
     const text = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
-    const re = /## MongoDB store vs qlib TaskManager[\s\S]*?(?=\n## |$)/;
-    writeFileSync(path, re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}`);
+    // One section per server kind; the SQLite one was written before titles named the handler.
+    const escaped = title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const re = HANDLER === 'sqlite'
+      ? new RegExp(`## MongoDB store vs qlib TaskManager \\(same server, same run\\)(?:: ${escaped})?\\n[\\s\\S]*?(?=\\n## |$)`)
+      : new RegExp(`## MongoDB store vs qlib TaskManager \\(same server, same run\\): ${escaped}\\n[\\s\\S]*?(?=\\n## |$)`);
+    // A new section goes after the other MongoDB sections, else at the end.
+    const others = [...text.matchAll(/## MongoDB store vs qlib TaskManager[^\n]*\n[\s\S]*?(?=\n## |$)/g)].pop();
+    const at = others ? others.index + others[0].length : text.trimEnd().length;
+    writeFileSync(path, re.test(text) ? text.replace(re, () => section) : `${text.slice(0, at).trimEnd()}\n\n${section}\n${text.slice(at)}`);
+  }
+}
+
+/** Which storage answers at `url`: FerretDB's explain of a PostgreSQL query carries PostgreSQL's plan. */
+async function detectHandler(url: string, server: string): Promise<typeof HANDLER> {
+  if (!/ferretdb/i.test(server)) return 'mongodb';
+  const client = new MongoClient(url);
+  try {
+    await client.connect();
+    // An existing collection: FerretDB explains a missing one without asking its storage.
+    const probe = client.db().collection('qtask_bench_probe');
+    await probe.insertOne({ status: 'waiting' });
+    const plan = await client.db().command({ explain: { find: probe.collectionName, filter: { status: 'waiting' } } });
+    await probe.drop();
+    return JSON.stringify(plan).includes('"Node Type"') ? 'postgresql' : 'sqlite';
+  } finally {
+    await client.close();
   }
 }
 
@@ -302,14 +371,14 @@ async function drainQlib(root: string, db: string, pool: string, workers: number
     return { ready: waitFor(() => out.includes('ready')), done: new Promise<void>((r) => p.on('close', () => r())), out: () => out };
   });
   await Promise.all(ready.map((r) => r.ready));
-  const cpu0 = cpuMs(SERVER_PID);
+  const cpu0 = serverCpuMs();
   const start = Date.now();
   for (const p of procs) p.stdin.write('go\n');
   const timer = setTimeout(() => procs.forEach((p) => p.kill('SIGTERM')), budgetMs + 60_000);
   await Promise.all(ready.map((r) => r.done));
   clearTimeout(timer);
   const end = Date.now();
-  const cpu1 = cpuMs(SERVER_PID);
+  const cpu1 = serverCpuMs();
   const { stdout } = await promisify(execFile)(
     PYTHON,
     ['-c', `import pymongo,sys;print(pymongo.MongoClient(sys.argv[1])[sys.argv[2]][sys.argv[3]].count_documents({"status":"done"}))`, root, db, pool],
