@@ -146,7 +146,10 @@ export class MongoTaskStore implements TaskStore {
   /** See `MongoStoreOptions.claimTickets`. */
   claimTickets = false;
   /** Claim candidates per pool/status/query, refilled by one scan (ticket path). */
-  private readonly candidates = new Map<string, { list: Pick<StoredTask, '_id' | 'attempts'>[]; at: number; scanMs: number; wastedMs: number }>();
+  private readonly candidates = new Map<
+    string,
+    { list: Pick<StoredTask, '_id' | 'attempts'>[]; at: number; scanMs: number; wastedMs: number; lost: number; won: number }
+  >();
   /** Claim tickets met taken while their task still looked claimable: ticket id → first seen (ms). */
   private readonly suspects = new Map<string, number>();
   /** Attempts this process holds (ticket path): `pool\0taskId` → token and attempt, so a commit need not re-read its task. */
@@ -695,7 +698,7 @@ export class MongoTaskStore implements TaskStore {
           if (freed.length === 0) await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
           continue;
         }
-        entry = { list, at: Date.now(), scanMs: Date.now() - t0, wastedMs: 0 };
+        entry = { list, at: Date.now(), scanMs: Date.now() - t0, wastedMs: 0, lost: 0, won: 0 };
         this.candidates.set(cacheKey, entry);
       }
       // shift(): concurrent claims of this process take different candidates.
@@ -716,16 +719,21 @@ export class MongoTaskStore implements TaskStore {
       };
       const insertStart = Date.now();
       if (!(await takeTicket(tickets, ticket))) {
-        // Another process holds the same candidates: stop walking them in the same order, and once
-        // the inserts lost to others have cost as much as a fresh scan, scan again.
+        // Another process holds the same candidates: stop walking them in the same order. Scan
+        // again once the inserts lost to others have cost as much as a fresh scan, or the list is
+        // mostly stale (others took most of it), which also bounds a claim's rounds.
         shuffle(entry.list);
         entry.wastedMs += Date.now() - insertStart;
-        if (entry.wastedMs >= Math.max(entry.scanMs, MIN_WASTE_BEFORE_RESCAN_MS)) this.candidates.delete(cacheKey);
+        entry.lost++;
+        if (entry.wastedMs >= Math.max(entry.scanMs, MIN_WASTE_BEFORE_RESCAN_MS) || (entry.lost >= STALE_LIST_LOSSES && entry.lost > entry.won)) {
+          this.candidates.delete(cacheKey);
+        }
         taken.add(ticket._id);
         if (fresh) await this.maybeRollForward(coll, tickets, ticket._id, cand._id, attempt);
         continue;
       }
       this.suspects.delete(ticket._id);
+      entry.won++;
       const won = await this.writeClaim(coll, tickets, ticket, c.status);
       if (won) return won;
     }
@@ -1079,6 +1087,8 @@ function shuffle<T>(list: T[]): void {
 const CANDIDATE_BATCH = 1_024;
 /** Lost ticket inserts on one candidate list cost at least this much before it is rescanned. */
 const MIN_WASTE_BEFORE_RESCAN_MS = 20;
+/** …or once this many were lost, more than were won. */
+const STALE_LIST_LOSSES = 32;
 const CANDIDATE_TTL_MS = 2_000;
 /** …or for this many times the scan's own duration, so that scans stay a small share of the work on big pools. */
 const CANDIDATE_TTL_SCANS = 20;
