@@ -15,6 +15,7 @@ import { createSeriesEvaluator } from '../expr/evaluate.ts';
 import type { LocalProvider } from '../provider/localProvider.ts';
 import type { FieldSource } from '../types.ts';
 import { BlockScatter, SCATTER_BLOCK, scatterBlock } from './assemble.ts';
+import { workerEntry } from './workerBundle.ts';
 
 /** Control array slots (Int32). */
 const NEXT = 0; // next block to claim
@@ -131,15 +132,18 @@ export function workBlocks(job: WorkerJob, source: FieldSource, onBlock?: () => 
   }
 }
 
-// The worker runs TypeScript: it registers tsx itself, since the parent may have registered it
-// through the API (bin/qtask.js) rather than `--import tsx`, which workers would inherit.
+// The worker normally loads the prebuilt JavaScript bundle (workerBundle.ts). On the fallback it
+// runs TypeScript and registers tsx itself, since the parent may have registered it through the
+// API (bin/qtask.js) rather than `--import tsx`, which workers would inherit.
 const WORKER_BOOT = `
 const { workerData } = require('node:worker_threads');
 (async () => {
   const control = new Int32Array(workerData.job.control);
   try {
-    const { register } = await import(workerData.tsx);
-    register();
+    if (workerData.tsx !== null) {
+      const { register } = await import(workerData.tsx);
+      register();
+    }
     const m = await import(workerData.entry);
     m.workerMain(workerData.job, workerData.index);
   } catch {
@@ -211,11 +215,12 @@ export function runParallel(job: ParallelJob): Float64Array[] {
   const workers: Worker[] = [];
   let faulty = 0;
   const watch = job.threads > 1 ? startWatcher(control, job.threads - 1) : null;
+  const entry = watch ? workerEntry() : null;
   for (const [i, alive] of (watch?.ports ?? []).entries()) {
     try {
       const w = new Worker(WORKER_BOOT, {
         eval: true,
-        workerData: { job: wjob, index: i, alive, tsx: import.meta.resolve('tsx/esm/api'), entry: new URL('./parallelWorker.ts', import.meta.url).href },
+        workerData: { job: wjob, index: i, alive, tsx: entry?.bundled ? null : import.meta.resolve('tsx/esm/api'), entry: entry?.url },
         transferList: [alive],
         stderr: false,
         ...(job.workerResourceLimits ? { resourceLimits: job.workerResourceLimits } : {}),
@@ -240,7 +245,10 @@ export function runParallel(job: ParallelJob): Float64Array[] {
     workBlocks(wjob, job.source, report);
     for (;;) {
       const done = Atomics.load(ctl, DONE);
-      if (done >= nBlocks) break;
+      if (done >= nBlocks) {
+        report(); // the last block may have been a worker's, which reports nothing itself
+        break;
+      }
       const dead = Atomics.load(ctl, DEAD);
       if (dead !== 0) throw new DataWorkerDiedError(dead - 1, job.threads - 1);
       const failed = Atomics.exchange(ctl, FAILED_BLOCK, -1);
