@@ -6,7 +6,8 @@
  * until every claimed block is done. A worker that fails (cannot start, throws) hands its block
  * back through the control array and this thread computes it; results never depend on who
  * computed a block. A worker that dies without throwing (out of memory, process.exit) is noticed
- * by a watcher thread and ends the fetch with `DataWorkerDiedError` (see `WATCHER_BOOT`).
+ * by a watcher thread and ends the fetch with `DataWorkerDiedError` (see `WATCHER_BOOT`). Workers
+ * load a prebuilt JavaScript bundle (workerBundle.ts) and stay pooled between fetches (`pool`).
  */
 import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, type MessagePort, type ResourceLimits } from 'node:worker_threads';
@@ -15,7 +16,7 @@ import { createSeriesEvaluator } from '../expr/evaluate.ts';
 import type { LocalProvider } from '../provider/localProvider.ts';
 import type { FieldSource } from '../types.ts';
 import { BlockScatter, SCATTER_BLOCK, scatterBlock } from './assemble.ts';
-import { workerEntry } from './workerBundle.ts';
+import { workerEntry, type WorkerEntry } from './workerBundle.ts';
 
 /** Control array slots (Int32). */
 const NEXT = 0; // next block to claim
@@ -71,7 +72,10 @@ export interface ParallelJob {
   end: number;
   threads: number;
   onProgress?: (done: number, total: number) => void;
-  /** Heap limits of each worker thread. Default: none (Node's defaults, which follow `--max-old-space-size`). */
+  /**
+   * Heap limits of each worker thread. Default: none (Node's defaults, which follow
+   * `--max-old-space-size`). Workers with limits are started for this fetch only, not pooled.
+   */
   workerResourceLimits?: ResourceLimits;
   /**
    * Test-only (assemblePanel never sets it, so no handler or task config reaches it): worker `i`
@@ -132,27 +136,69 @@ export function workBlocks(job: WorkerJob, source: FieldSource, onBlock?: () => 
   }
 }
 
-// The worker normally loads the prebuilt JavaScript bundle (workerBundle.ts). On the fallback it
-// runs TypeScript and registers tsx itself, since the parent may have registered it through the
-// API (bin/qtask.js) rather than `--import tsx`, which workers would inherit.
+// A worker loads its entry once (normally the prebuilt JavaScript bundle, workerBundle.ts; on the
+// fallback TypeScript, registering tsx itself since the parent may have registered it through the
+// API, bin/qtask.js, rather than `--import tsx`, which workers would inherit) and then computes one
+// job per message, so a pooled worker serves later fetches without starting again. Each job
+// carries the worker's end of that fetch's watcher channel; closing it after marking STATUS is
+// the clean end the watcher expects.
 const WORKER_BOOT = `
-const { workerData } = require('node:worker_threads');
-(async () => {
-  const control = new Int32Array(workerData.job.control);
+const { workerData, parentPort } = require('node:worker_threads');
+const loaded = (async () => {
+  if (workerData.tsx !== null) {
+    const { register } = await import(workerData.tsx);
+    register();
+  }
+  return import(workerData.entry);
+})();
+loaded.catch(() => {});
+parentPort.on('message', async ({ job, index, alive }) => {
+  const control = new Int32Array(job.control);
   try {
-    if (workerData.tsx !== null) {
-      const { register } = await import(workerData.tsx);
-      register();
-    }
-    const m = await import(workerData.entry);
-    m.workerMain(workerData.job, workerData.index);
+    const m = await loaded;
+    m.workerMain(job, index);
   } catch {
     // a block this worker claimed was handed back in workBlocks; the main thread does the rest
     Atomics.notify(control, ${DONE});
   }
-  Atomics.store(control, ${STATUS} + workerData.index, 1);
-})();
+  Atomics.store(control, ${STATUS} + index, 1);
+  alive.close();
+});
 `;
+
+/**
+ * Workers kept alive between fetches of this thread (unref'd: they never keep the process alive),
+ * so a second fetch pays no start-up and runs JIT-warm code. A worker leaves the pool when it exits
+ * (its 'exit' event arrives between fetches) and the whole pool is terminated when a fetch fails.
+ * A worker that dies between its 'exit' being queued and the next fetch is reported by the watcher
+ * as DATA_WORKER_DIED, as a death during a fetch is.
+ */
+const pool: Worker[] = [];
+
+function dropFromPool(w: Worker): void {
+  const at = pool.indexOf(w);
+  if (at >= 0) pool.splice(at, 1);
+}
+
+/** Test-only: the pooled worker threads (none until a parallel fetch ran). */
+export function pooledWorkersForTests(): readonly Worker[] {
+  return pool;
+}
+
+function startWorker(entry: WorkerEntry, limits: ResourceLimits | undefined): Worker {
+  const w = new Worker(WORKER_BOOT, {
+    eval: true,
+    workerData: { tsx: entry.bundled ? null : import.meta.resolve('tsx/esm/api'), entry: entry.url },
+    stderr: false,
+    ...(limits ? { resourceLimits: limits } : {}),
+  });
+  w.unref();
+  // Arrives after this thread returns (e.g. ERR_WORKER_OUT_OF_MEMORY); the death is already
+  // reported as DataWorkerDiedError, and an unhandled 'error' event would crash the process.
+  w.on('error', ignore);
+  w.on('exit', () => dropFromPool(w));
+  return w;
+}
 
 /**
  * Why a watcher thread: this thread blocks in Atomics.wait while workers compute, so a Worker's
@@ -161,7 +207,7 @@ const { workerData } = require('node:worker_threads');
  * process.exit ends it, since no more JavaScript runs there; and a heartbeat timeout cannot tell a
  * dead worker from a long block on a loaded machine. But when a worker thread ends, for whatever
  * reason, Node closes the MessagePorts it holds while tearing it down, and the other end gets
- * 'close'. So each worker holds one end of a channel (in workerData) and this idle thread, whose
+ * 'close'. So each worker holds one end of a channel (sent with its job) and this idle thread, whose
  * event loop is free, holds the others: a 'close' from a worker that has not marked a clean end
  * (STATUS) sets DEAD and wakes the waiting thread at once. The watcher runs no task code and
  * allocates next to nothing, so it does not die of what kills workers; if it cannot start, no
@@ -216,19 +262,16 @@ export function runParallel(job: ParallelJob): Float64Array[] {
   let faulty = 0;
   const watch = job.threads > 1 ? startWatcher(control, job.threads - 1) : null;
   const entry = watch ? workerEntry() : null;
+  // Workers with their own heap limits are started for this fetch only (limits are fixed at start).
+  const pooled = job.workerResourceLimits === undefined;
   for (const [i, alive] of (watch?.ports ?? []).entries()) {
     try {
-      const w = new Worker(WORKER_BOOT, {
-        eval: true,
-        workerData: { job: wjob, index: i, alive, tsx: entry?.bundled ? null : import.meta.resolve('tsx/esm/api'), entry: entry?.url },
-        transferList: [alive],
-        stderr: false,
-        ...(job.workerResourceLimits ? { resourceLimits: job.workerResourceLimits } : {}),
-      });
-      w.unref();
-      // Arrives after this thread returns (e.g. ERR_WORKER_OUT_OF_MEMORY); the death is already
-      // reported as DataWorkerDiedError, and an unhandled 'error' event would crash the process.
-      w.on('error', ignore);
+      let w = pooled ? pool[i] : undefined;
+      if (!w) {
+        w = startWorker(entry as WorkerEntry, job.workerResourceLimits);
+        if (pooled) pool.push(w);
+      }
+      w.postMessage({ job: wjob, index: i, alive }, [alive]);
       workers.push(w);
       if (job.faultsForTests?.[i]) faulty++;
     } catch {
@@ -238,6 +281,7 @@ export function runParallel(job: ParallelJob): Float64Array[] {
     }
   }
   const nBlocks = Math.ceil(n / SCATTER_BLOCK);
+  let ok = false;
   try {
     const faultDeadline = Date.now() + 120_000;
     while (Atomics.load(ctl, FAULT_CLAIMS) < faulty && Atomics.load(ctl, DEAD) === 0 && Date.now() < faultDeadline) Atomics.wait(ctl, FAULT_CLAIMS, Atomics.load(ctl, FAULT_CLAIMS), 100);
@@ -264,8 +308,15 @@ export function runParallel(job: ParallelJob): Float64Array[] {
       }
       Atomics.wait(ctl, DONE, done, 200);
     }
+    ok = true;
   } finally {
-    for (const w of workers) void w.terminate();
+    // After a failure a worker may still hold a block or spin: none outlives the fetch.
+    const keep = ok && pooled;
+    for (const w of keep ? [] : workers) {
+      dropFromPool(w);
+      void w.terminate();
+    }
+    if (!ok) for (const w of pool.splice(0)) void w.terminate();
     void watch?.watcher.terminate();
   }
   return columns.map((b) => new Float64Array(b));
