@@ -52,7 +52,8 @@ test('defaultThreads: small jobs stay on one thread, big ones use the cores (≤
   const saved = process.env['QTASK_DATA_THREADS'];
   try {
     delete process.env['QTASK_DATA_THREADS'];
-    assert.equal(defaultThreads(20 * 593_494), 1, 'the first 20 Alpha158 features over 593k rows: one thread');
+    assert.equal(defaultThreads(5 * 593_494), 1, 'the first 5 Alpha158 features over 593k rows: one thread');
+    assert.equal(defaultThreads(20 * 593_494), Math.min(4, availableParallelism()), 'the first 20 Alpha158 features over 593k rows: the cores');
     assert.equal(defaultThreads(159 * 593_494), Math.min(4, availableParallelism()), 'Alpha158 + label over 593k rows: the cores');
     process.env['QTASK_DATA_THREADS'] = '1';
     assert.equal(defaultThreads(159 * 593_494), 1);

@@ -41,11 +41,14 @@ export class DataWorkerDiedError extends QtaskError {
 }
 
 /**
- * Work below this many cells (columns × panel rows) stays on one thread: starting the workers
- * (tsx included) costs ~0.3 s of wall time, more than the first 20 Alpha158 features take on one
- * thread (0.7–0.9 s for 593k rows, where two threads measured 0.96 s).
+ * Work below this many cells (columns × panel rows) stays on one thread. Measured 26 Nov 06:12–06:18
+ * (2 cores, load 1.4–2.2, fresh process per fetch, 1 vs 2 threads interleaved, medians): first
+ * fetch 3M cells 0.39 vs 0.46 s (two threads slower), 6M 0.61 vs 0.56 s, 12M (first 20 Alpha158
+ * features) 0.75 vs 0.73 s, 24M 1.40 vs 1.06 s; a second fetch in the process (pooled, JIT-warm
+ * worker) 3M 0.26 vs 0.23 s, 6M 0.41 vs 0.33 s, 12M 0.55 vs 0.41 s, 24M 1.23 vs 0.62 s. So two
+ * threads pay from ~6–12M cells on; 8M sits between the last loss and the first non-loss.
  */
-export const PARALLEL_MIN_CELLS = 32_000_000;
+export const PARALLEL_MIN_CELLS = 8_000_000;
 
 /**
  * `QTASK_DATA_THREADS` if set, else the machine's parallelism (at most 4) for jobs of at least
