@@ -26,6 +26,7 @@ import pl from 'nodejs-polars';
 import { importCsv } from '../src/data/import/index.ts';
 import { LocalProvider } from '../src/data/provider/index.ts';
 import { createAlpha158, createDataHandlerLP, alpha158FeatureConfig } from '../src/data/handler/index.ts';
+import { defaultThreads } from '../src/data/handler/parallel.ts';
 import { runImportBench } from './data-import.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -270,6 +271,8 @@ async function main(): Promise<void> {
     const s = (x: number) => `${x.toFixed(2)} s`;
     const typedParts = `${s(med((t) => t.pt.load_seconds ?? 0))} build + ${s(med((t) => t.pt.seconds))} query`;
     console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}; runs per qtask/polars row: ${runs} (median)`);
+    const threadsNote = process.env['QTASK_DATA_THREADS'] ? `QTASK_DATA_THREADS=${process.env['QTASK_DATA_THREADS']}` : 'default';
+    console.log(`qtask data threads (${threadsNote}): Alpha158 + LABEL0 ${defaultThreads(q158.rows * q158.cols)}, first 20 ${defaultThreads(q20.rows * q20.cols)}`);
     console.log('');
     console.log('| engine | task | rows × cols | time | peak RSS | qtask speed-up (their time ÷ qtask time) |');
     console.log('|---|---|---:|---:|---:|---:|');
