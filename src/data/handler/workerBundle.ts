@@ -99,6 +99,7 @@ export function ensureWorkerBundle(options: WorkerBundleOptions): WorkerBundle {
   // esbuild is loaded only to build: the usual fetch finds a cached bundle and never pays for it.
   const esbuild = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
   const workingDir = resolve(options.entry, '..');
+  const buildStarted = Date.now();
   const result = esbuild.buildSync({
     entryPoints: [options.entry],
     absWorkingDir: workingDir,
@@ -115,8 +116,14 @@ export function ensureWorkerBundle(options: WorkerBundleOptions): WorkerBundle {
   const output = result.outputFiles[0];
   if (!output) throw new Error('esbuild produced no output');
   const inputs = Object.keys(result.metafile.inputs).map((p) => resolve(workingDir, p));
-  // Hashed after the build from the files on disk: an edit racing the build yields a key that the
-  // next check will not match, so it rebuilds rather than keeping a bundle of mixed sources.
+  // The key is hashed from the files on disk after the build, so an input edited while esbuild read
+  // it would name a bundle of the OLD code with the NEW sources' key: such a build is not cached
+  // (the caller falls back to tsx for this fetch; the next one rebuilds).
+  for (const [rel, meta] of Object.entries(result.metafile.inputs)) {
+    const input = resolve(workingDir, rel);
+    const now = statSync(input, { throwIfNoEntry: false });
+    if (!now || now.mtimeMs > buildStarted || now.size !== meta.bytes) throw new Error(`${input} changed while the worker bundle was built`);
+  }
   const key = bundleKey(inputs);
   if (key === null) throw new Error('a bundle input vanished during the build');
   mkdirSync(options.cacheDir, { recursive: true });
