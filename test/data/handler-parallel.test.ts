@@ -12,6 +12,7 @@ import { alpha158FeatureConfig } from '../../src/data/handler/alpha158.ts';
 import { defaultThreads } from '../../src/data/handler/parallel.ts';
 import { LocalProvider } from '../../src/data/provider/index.ts';
 import { synthMarket } from '../../src/data/synth/synth.ts';
+import { assertSameColumns } from './parallel-helpers.ts';
 
 test('threads: 2 gives the same panel as threads: 1 (140 instruments, 40 Alpha158 columns + label)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'qtask-par-'));
@@ -32,14 +33,7 @@ test('threads: 2 gives the same panel as threads: 1 (140 instruments, 40 Alpha15
     assert.deepEqual(two.dates, one.dates);
     assert.deepEqual(two.instruments, one.instruments);
     assert.deepEqual(two.columns, one.columns);
-    one.values.forEach((col, k) => {
-      const other = two.values[k] as Float64Array;
-      for (let r = 0; r < col.length; r++) {
-        const a = col[r] as number;
-        const b = other[r] as number;
-        if (!(Object.is(a, b) || a === b)) assert.fail(`${one.columns[k]} row ${r}: ${b} vs ${a}`);
-      }
-    });
+    assertSameColumns(one.values, two.values, `panel (columns ${one.columns.join(', ')})`);
     // The parallel path ran (its columns are shared memory) and reported reaching the end.
     assert.ok(two.values[0]?.buffer instanceof SharedArrayBuffer);
     assert.equal(progress.at(-1), 140);

@@ -13,10 +13,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { assemblePanel } from '../../src/data/handler/assemble.ts';
-import { runParallel, type WorkerFault } from '../../src/data/handler/parallel.ts';
+import type { WorkerFault } from '../../src/data/handler/parallel.ts';
 import { LocalProvider } from '../../src/data/provider/index.ts';
 import { synthMarket } from '../../src/data/synth/synth.ts';
 import { QtaskError } from '../../src/errors.ts';
+import { firstDifference, fullGridFetch } from './parallel-helpers.ts';
 
 const CHILD_ENV = 'QTASK_TEST_PARALLEL_FAILURE_DIR';
 const EXPRS = ['$close', 'Mean($close, 5)', 'Std($close, 20)', '$volume / Mean($volume, 10)', 'Corr($close, $volume, 10)'];
@@ -61,35 +62,12 @@ async function settleThreads(target: number, deadlineMs: number): Promise<number
   return now;
 }
 
-/** Every instrument on every day: row `t * n + k`. */
-function fullGridFetch(p: LocalProvider, threads: number, faults: (WorkerFault | null)[] = [], limitsMb?: number): Float64Array[] {
-  const days = p.calendarDays();
-  const instruments = p.listInstruments('all').map((s) => s.instrument);
-  const n = instruments.length;
-  return runParallel({
-    source: p,
-    exprs: EXPRS,
-    instruments,
-    rowOf: instruments.map((_, k) => Int32Array.from(days, (_d, t) => t * n + k)),
-    rows: n * days.length,
-    start: 0,
-    end: days.length - 1,
-    threads,
-    faultsForTests: faults,
-    ...(limitsMb ? { workerResourceLimits: { maxOldGenerationSizeMb: limitsMb } } : {}),
-  });
-}
-
-function sameValues(a: readonly Float64Array[], b: readonly Float64Array[]): boolean {
-  return a.length === b.length && a.every((col, k) => col.length === b[k]?.length && col.every((x, r) => Object.is(x, (b[k] as Float64Array)[r])));
-}
-
 async function failingFetch(p: LocalProvider, threads: number, faults: (WorkerFault | null)[], limitsMb?: number): Promise<FailureOutcome> {
   const threadsBefore = threadCount();
   const t0 = Date.now();
   let caught: unknown = null;
   try {
-    fullGridFetch(p, threads, faults, limitsMb);
+    fullGridFetch(p, EXPRS, threads, { faults, ...(limitsMb ? { limitsMb } : {}) });
   } catch (err) {
     caught = err;
   }
@@ -115,7 +93,7 @@ async function child(dir: string): Promise<void> {
   let thrownEqual = false;
   let thrownError: string | null = null;
   try {
-    thrownEqual = sameValues(fullGridFetch(p, 2, ['throw']), fullGridFetch(p, 1));
+    thrownEqual = firstDifference(fullGridFetch(p, EXPRS, 2, { faults: ['throw'] }), fullGridFetch(p, EXPRS, 1)) === null;
   } catch (err) {
     thrownError = err instanceof Error ? err.message : String(err);
   }
@@ -124,7 +102,7 @@ async function child(dir: string): Promise<void> {
   const last = p.calendarDays().length - 1;
   const one = assemblePanel(p, groups, spans, 0, last, { threads: 1 });
   const two = assemblePanel(p, groups, spans, 0, last, { threads: 2 });
-  const afterwardsEqual = JSON.stringify(two.dates) === JSON.stringify(one.dates) && sameValues(one.values, two.values);
+  const afterwardsEqual = JSON.stringify(two.dates) === JSON.stringify(one.dates) && firstDifference(one.values, two.values) === null;
   const report: ChildReport = { oom, exit, thrownEqual, thrownError, afterwardsEqual, afterwardsShared: two.values[0]?.buffer instanceof SharedArrayBuffer };
   process.stdout.write(JSON.stringify(report) + '\n');
 }

@@ -13,6 +13,7 @@ import { assemblePanel } from '../../src/data/handler/assemble.ts';
 import { bundleKey, ensureWorkerBundle, workerEntry } from '../../src/data/handler/workerBundle.ts';
 import { LocalProvider } from '../../src/data/provider/index.ts';
 import { synthMarket } from '../../src/data/synth/synth.ts';
+import { assertSameColumns } from './parallel-helpers.ts';
 
 test('workers load the bundled JavaScript, not TypeScript, and their panel equals threads: 1', () => {
   const entry = workerEntry();
@@ -37,14 +38,7 @@ test('workers load the bundled JavaScript, not TypeScript, and their panel equal
     assert.ok(two.values[0]?.buffer instanceof SharedArrayBuffer, 'the parallel path ran');
     assert.deepEqual(two.dates, one.dates);
     assert.deepEqual(two.instruments, one.instruments);
-    one.values.forEach((col, k) => {
-      const other = two.values[k] as Float64Array;
-      for (let r = 0; r < col.length; r++) {
-        const a = col[r] as number;
-        const b = other[r] as number;
-        if (!Object.is(a, b)) assert.fail(`${one.columns[k]} row ${r}: ${b} vs ${a}`);
-      }
-    });
+    assertSameColumns(one.values, two.values, `panel (columns ${one.columns.join(', ')})`);
     // Checked once per process: the same entry again.
     assert.equal(workerEntry(), entry);
   } finally {

@@ -11,39 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { pooledWorkersForTests, runParallel, type WorkerFault } from '../../src/data/handler/parallel.ts';
+import { pooledWorkersForTests } from '../../src/data/handler/parallel.ts';
 import { LocalProvider } from '../../src/data/provider/index.ts';
 import { synthMarket } from '../../src/data/synth/synth.ts';
 import { QtaskError } from '../../src/errors.ts';
+import { assertSameColumns, fullGridFetch } from './parallel-helpers.ts';
 
 const EXPRS = ['$close', 'Mean($close, 5)', 'Std($close, 20)', 'Corr($close, $volume, 10)'];
 const CHILD_ENV = 'QTASK_TEST_WORKER_POOL_CHILD';
-
-function fullGridFetch(p: LocalProvider, threads: number, faults?: (WorkerFault | null)[]): Float64Array[] {
-  const days = p.calendarDays();
-  const instruments = p.listInstruments('all').map((s) => s.instrument);
-  const n = instruments.length;
-  return runParallel({
-    source: p,
-    exprs: EXPRS,
-    instruments,
-    rowOf: instruments.map((_, k) => Int32Array.from(days, (_d, t) => t * n + k)),
-    rows: n * days.length,
-    start: 0,
-    end: days.length - 1,
-    threads,
-    ...(faults ? { faultsForTests: faults } : {}),
-  });
-}
-
-function assertSame(a: readonly Float64Array[], b: readonly Float64Array[], what: string): void {
-  assert.equal(a.length, b.length);
-  a.forEach((col, k) => {
-    const other = b[k] as Float64Array;
-    assert.equal(col.length, other.length);
-    for (let r = 0; r < col.length; r++) if (!Object.is(col[r], other[r])) assert.fail(`${what}: column ${k} row ${r}: ${other[r]} vs ${col[r]}`);
-  });
-}
 
 async function until(cond: () => boolean, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
@@ -54,7 +29,7 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
 if (process.env[CHILD_ENV]) {
   // Child: one parallel fetch, then the script ends; pooled workers must not keep it alive.
   const p = new LocalProvider(process.env[CHILD_ENV] as string);
-  fullGridFetch(p, 2);
+  fullGridFetch(p, EXPRS, 2);
   process.stdout.write(`pooled ${pooledWorkersForTests().length}\n`);
 } else {
   test('pooled workers: reused by the next fetch, replaced after exiting, dropped when one dies mid-fetch; same panel every time', async () => {
@@ -62,38 +37,38 @@ if (process.env[CHILD_ENV]) {
     try {
       synthMarket({ targetDir: dir, instruments: 160, start: '2020-01-01', end: '2020-12-31', seed: 9 });
       const p = new LocalProvider(dir);
-      const one = fullGridFetch(p, 1);
+      const one = fullGridFetch(p, EXPRS, 1);
 
-      assertSame(one, fullGridFetch(p, 2), 'first pooled fetch');
+      assertSameColumns(one, fullGridFetch(p, EXPRS, 2), 'first pooled fetch');
       assert.equal(pooledWorkersForTests().length, 1);
       const first = pooledWorkersForTests()[0];
-      assertSame(one, fullGridFetch(p, 2), 'second fetch');
+      assertSameColumns(one, fullGridFetch(p, EXPRS, 2), 'second fetch');
       assert.equal(pooledWorkersForTests()[0], first, 'the second fetch reused the pooled worker');
 
       // A pooled worker that exits between fetches leaves the pool and is replaced.
       await first?.terminate();
       assert.ok(await until(() => pooledWorkersForTests().length === 0, 30_000), 'an exited worker left the pool');
-      assertSame(one, fullGridFetch(p, 2), 'fetch after the pooled worker exited');
+      assertSameColumns(one, fullGridFetch(p, EXPRS, 2), 'fetch after the pooled worker exited');
       assert.equal(pooledWorkersForTests().length, 1);
       assert.notEqual(pooledWorkersForTests()[0], first);
 
       // A pooled worker that dies mid-fetch (process.exit in the worker) is reported as today.
       let caught: unknown = null;
       try {
-        fullGridFetch(p, 2, ['exit']);
+        fullGridFetch(p, EXPRS, 2, { faults: ['exit'] });
       } catch (err) {
         caught = err;
       }
       assert.ok(caught instanceof QtaskError, `expected DATA_WORKER_DIED, got ${String(caught)}`);
       assert.equal(caught.code, 'DATA_WORKER_DIED');
       assert.equal(pooledWorkersForTests().length, 0, 'a failed fetch empties the pool');
-      assertSame(one, fullGridFetch(p, 2), 'fetch after the failure');
+      assertSameColumns(one, fullGridFetch(p, EXPRS, 2), 'fetch after the failure');
 
       // A worker that throws hands its block back and stays pooled.
       const before = pooledWorkersForTests()[0];
-      assertSame(one, fullGridFetch(p, 2, ['throw']), 'fetch with a throwing worker');
+      assertSameColumns(one, fullGridFetch(p, EXPRS, 2, { faults: ['throw'] }), 'fetch with a throwing worker');
       assert.equal(pooledWorkersForTests()[0], before);
-      assertSame(one, fullGridFetch(p, 2), 'fetch after the throw');
+      assertSameColumns(one, fullGridFetch(p, EXPRS, 2), 'fetch after the throw');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

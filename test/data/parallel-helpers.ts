@@ -1,0 +1,46 @@
+/** Shared by the data-thread tests: a parallel fetch over a provider's full grid, and bit-for-bit column checks. */
+import assert from 'node:assert/strict';
+import { runParallel, type WorkerFault } from '../../src/data/handler/parallel.ts';
+import type { LocalProvider } from '../../src/data/provider/index.ts';
+
+/** `runParallel` over every instrument on every day of `p` (row `t * n + k`). */
+export function fullGridFetch(
+  p: LocalProvider,
+  exprs: readonly string[],
+  threads: number,
+  opts: { faults?: (WorkerFault | null)[]; limitsMb?: number } = {},
+): Float64Array[] {
+  const days = p.calendarDays();
+  const instruments = p.listInstruments('all').map((s) => s.instrument);
+  const n = instruments.length;
+  return runParallel({
+    source: p,
+    exprs: [...exprs],
+    instruments,
+    rowOf: instruments.map((_, k) => Int32Array.from(days, (_d, t) => t * n + k)),
+    rows: n * days.length,
+    start: 0,
+    end: days.length - 1,
+    threads,
+    ...(opts.faults ? { faultsForTests: opts.faults } : {}),
+    ...(opts.limitsMb ? { workerResourceLimits: { maxOldGenerationSizeMb: opts.limitsMb } } : {}),
+  });
+}
+
+/** The first cell where two column sets differ (`Object.is`: NaN equals NaN, -0 differs from 0), or null. */
+export function firstDifference(a: readonly Float64Array[], b: readonly Float64Array[]): string | null {
+  if (a.length !== b.length) return `${a.length} vs ${b.length} columns`;
+  for (let k = 0; k < a.length; k++) {
+    const x = a[k] as Float64Array;
+    const y = b[k] as Float64Array;
+    if (x.length !== y.length) return `column ${k}: ${x.length} vs ${y.length} rows`;
+    for (let r = 0; r < x.length; r++) if (!Object.is(x[r], y[r])) return `column ${k} row ${r}: ${y[r]} vs ${x[r]}`;
+  }
+  return null;
+}
+
+/** Asserts two column sets are equal bit for bit. */
+export function assertSameColumns(a: readonly Float64Array[], b: readonly Float64Array[], what: string): void {
+  const diff = firstDifference(a, b);
+  if (diff !== null) assert.fail(`${what}: ${diff}`);
+}
