@@ -7,7 +7,7 @@
 import type { FieldSource, InstrumentSpan, Panel } from '../types.ts';
 import { createSeriesEvaluator, type FieldExtentSource, type InstrumentSeries, type SeriesEvaluator } from '../expr/evaluate.ts';
 import { LocalProvider } from '../provider/localProvider.ts';
-import { runParallel, defaultThreads } from './parallel.ts';
+import { runParallel, defaultThreads, prestartWorkers } from './parallel.ts';
 import type { ColumnGroup } from './loader.ts';
 
 /** Calendar-index spans of one instrument (inclusive). */
@@ -133,6 +133,10 @@ export function assemblePanel(source: FieldSource, groups: readonly ColumnGroup[
   const colGroups = groups.flatMap((g) => g.names.map(() => g.group));
   const len = Math.max(0, e - s + 1);
   const fields = referencedFields(exprs);
+  // Upper bound of the panel's cells (every span over the whole range): enough to start the
+  // workers early; the thread count itself is decided below from the actual rows.
+  const likelyThreads = options.threads ?? defaultThreads(exprs.length * spans.length * len);
+  if (likelyThreads > 1 && source instanceof LocalProvider && spans.length >= 4 * SCATTER_BLOCK) prestartWorkers(likelyThreads);
 
   // rowOf[i][t - s]: the panel row of instrument i on day t, or -1 when the row does not exist.
   // One buffer each for the masks and the row maps (views per instrument): ~1000 separately
