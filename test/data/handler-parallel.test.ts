@@ -3,7 +3,7 @@
  * single-threaded one bit for bit, rows and values, on a synthetic LocalProvider market.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -11,6 +11,7 @@ import { assemblePanel } from '../../src/data/handler/assemble.ts';
 import { alpha158FeatureConfig } from '../../src/data/handler/alpha158.ts';
 import { defaultThreads } from '../../src/data/handler/parallel.ts';
 import { LocalProvider } from '../../src/data/provider/index.ts';
+import { decodeBin, encodeBin } from '../../src/data/provider/binFile.ts';
 import { synthMarket } from '../../src/data/synth/synth.ts';
 import { assertSameColumns } from './parallel-helpers.ts';
 
@@ -37,6 +38,55 @@ test('threads: 2 gives the same panel as threads: 1 (140 instruments, 40 Alpha15
     // The parallel path ran (its columns are shared memory) and reported reaching the end.
     assert.ok(two.values[0]?.buffer instanceof SharedArrayBuffer);
     assert.equal(progress.at(-1), 140);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('threads: 2 equals threads: 1 on ragged data: partial spans, truncated files, members without data or rows', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qtask-par-ragged-'));
+  try {
+    synthMarket({ targetDir: dir, instruments: 150, start: '2020-01-01', end: '2020-12-31', seed: 5 });
+    const full = new LocalProvider(dir);
+    const days = full.calendarDays();
+    const symbols = full.instruments('all');
+    const keep = (sym: string, from: number, to: number): void => {
+      // rewrite every field of `sym` to hold only calendar indices [from, to]
+      const fdir = join(dir, 'features', sym.toLowerCase());
+      for (const f of readdirSync(fdir)) {
+        const st = decodeBin(readFileSync(join(fdir, f)), f);
+        const a = Math.max(from, st.startIdx);
+        writeFileSync(join(fdir, f), encodeBin(a, st.values, a - st.startIdx, to - st.startIdx + 1));
+      }
+    };
+    const last = days.length - 1;
+    keep(symbols[3] as string, 0, 40); // data ends early: rows only while it has data
+    keep(symbols[40] as string, 100, last); // data starts late
+    keep(symbols[70] as string, 0, 30); // member only later (below): no rows at all
+    rmSync(join(dir, 'features', (symbols[100] as string).toLowerCase()), { recursive: true }); // no data at all
+    const lines = symbols.map((sym, i) => {
+      if (i === 5) return `${sym}\t${days[50]}\t${days[120]}`; // member for part of the year
+      if (i === 9) return `${sym}\t${days[0]}\t${days[30]}\n${sym}\t${days[90]}\t${days[last]}`; // two spans
+      if (i === 70) return `${sym}\t${days[200]}\t${days[last]}`;
+      return `${sym}\t${days[0]}\t${days[last]}`;
+    });
+    writeFileSync(join(dir, 'instruments', 'ragged.txt'), lines.join('\n') + '\n');
+    const p = new LocalProvider(dir);
+    const c = alpha158FeatureConfig();
+    const groups = [{ group: 'feature', fields: c.fields.slice(0, 30), names: c.names.slice(0, 30) }];
+    const spans = p.listInstruments('ragged');
+    const one = assemblePanel(p, groups, spans, 10, last, { threads: 1 });
+    const two = assemblePanel(new LocalProvider(dir), groups, spans, 10, last, { threads: 2 });
+    assert.deepEqual(two.dates, one.dates);
+    assert.deepEqual(two.instruments, one.instruments);
+    assertSameColumns(one.values, two.values, 'ragged panel');
+    assert.ok(two.values[0]?.buffer instanceof SharedArrayBuffer, 'the parallel path ran');
+    // The raggedness reached the panel: no rows for the member without rows or without data,
+    // rows of the partial member only inside its span.
+    assert.ok(!one.instruments.includes(symbols[70] as string) && !one.instruments.includes(symbols[100] as string));
+    const rows5 = one.dates.filter((_, r) => one.instruments[r] === symbols[5]);
+    assert.equal(rows5.length, 71);
+    assert.ok(one.dates.filter((_, r) => one.instruments[r] === symbols[3]).length === 31);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

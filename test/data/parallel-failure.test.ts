@@ -40,6 +40,9 @@ interface FailureOutcome {
 interface ChildReport {
   oom: FailureOutcome;
   exit: FailureOutcome;
+  /** The same, striking while the worker reads stored extents (the first phase of a handler's fetch). */
+  exitInExtents: FailureOutcome;
+  thrownInExtentsEqual: boolean;
   /** A worker that throws hands its block back; this thread computes it and the fetch succeeds. */
   thrownEqual: boolean;
   thrownError: string | null;
@@ -62,12 +65,12 @@ async function settleThreads(target: number, deadlineMs: number): Promise<number
   return now;
 }
 
-async function failingFetch(p: LocalProvider, threads: number, faults: (WorkerFault | null)[], limitsMb?: number): Promise<FailureOutcome> {
+async function failingFetch(p: LocalProvider, threads: number, faults: (WorkerFault | null)[], limitsMb?: number, viaExtents = false): Promise<FailureOutcome> {
   const threadsBefore = threadCount();
   const t0 = Date.now();
   let caught: unknown = null;
   try {
-    fullGridFetch(p, EXPRS, threads, { faults, ...(limitsMb ? { limitsMb } : {}) });
+    fullGridFetch(p, EXPRS, threads, { faults, viaExtents, ...(limitsMb ? { limitsMb } : {}) });
   } catch (err) {
     caught = err;
   }
@@ -90,6 +93,8 @@ async function child(dir: string): Promise<void> {
   // One worker fills its heap and dies; the other spins forever and must be terminated.
   const oom = await failingFetch(p, 3, ['oom', 'spin'], 64);
   const exit = await failingFetch(p, 2, ['exit']);
+  const exitInExtents = await failingFetch(p, 2, ['exit'], undefined, true);
+  const thrownInExtentsEqual = firstDifference(fullGridFetch(p, EXPRS, 2, { faults: ['throw'], viaExtents: true }), fullGridFetch(p, EXPRS, 1)) === null;
   let thrownEqual = false;
   let thrownError: string | null = null;
   try {
@@ -103,7 +108,7 @@ async function child(dir: string): Promise<void> {
   const one = assemblePanel(p, groups, spans, 0, last, { threads: 1 });
   const two = assemblePanel(p, groups, spans, 0, last, { threads: 2 });
   const afterwardsEqual = JSON.stringify(two.dates) === JSON.stringify(one.dates) && firstDifference(one.values, two.values) === null;
-  const report: ChildReport = { oom, exit, thrownEqual, thrownError, afterwardsEqual, afterwardsShared: two.values[0]?.buffer instanceof SharedArrayBuffer };
+  const report: ChildReport = { oom, exit, exitInExtents, thrownInExtentsEqual, thrownEqual, thrownError, afterwardsEqual, afterwardsShared: two.values[0]?.buffer instanceof SharedArrayBuffer };
   process.stdout.write(JSON.stringify(report) + '\n');
 }
 
@@ -149,7 +154,7 @@ if (childDir) {
       const { report, stderr, killed } = await runChild(dir);
       assert.equal(killed, false, `the child hung for ${CHILD_DEADLINE_MS} ms (a dead worker was never noticed)`);
       assert.ok(report, `no report from the child; stderr:\n${stderr}`);
-      for (const [name, r] of [['oom', report.oom], ['exit', report.exit]] as const) {
+      for (const [name, r] of [['oom', report.oom], ['exit', report.exit], ['exit while reading extents', report.exitInExtents]] as const) {
         assert.ok(r.isQtaskError, `${name}: expected a QtaskError, got ${r.message}`);
         assert.equal(r.code, 'DATA_WORKER_DIED', `${name}: ${r.message}`);
         assert.match(r.hint, /QTASK_DATA_THREADS=1/, `${name}: hint`);
@@ -158,6 +163,7 @@ if (childDir) {
       }
       assert.equal(report.thrownError, null, 'a worker that throws does not fail the fetch');
       assert.equal(report.thrownEqual, true, 'the block a throwing worker handed back is computed by the main thread');
+      assert.equal(report.thrownInExtentsEqual, true, 'an extents block a throwing worker handed back is read by the main thread');
       assert.equal(report.afterwardsShared, true, 'the fetch after the failures ran on worker threads');
       assert.equal(report.afterwardsEqual, true, 'threads: 2 after the failures gives the same panel as threads: 1');
     } finally {

@@ -3,22 +3,28 @@ import assert from 'node:assert/strict';
 import { runParallel, type WorkerFault } from '../../src/data/handler/parallel.ts';
 import type { LocalProvider } from '../../src/data/provider/index.ts';
 
-/** `runParallel` over every instrument on every day of `p` (row `t * n + k`). */
+/**
+ * `runParallel` over every instrument on every day of `p` (row `t * n + k`). `viaExtents`: pass
+ * the layout as a plan, so the threads read the stored extents first (as `assemblePanel` does) and
+ * faults strike in that phase; the plan lays out the same full grid whatever the extents.
+ */
 export function fullGridFetch(
   p: LocalProvider,
   exprs: readonly string[],
   threads: number,
-  opts: { faults?: (WorkerFault | null)[]; limitsMb?: number } = {},
+  opts: { faults?: (WorkerFault | null)[]; limitsMb?: number; viaExtents?: boolean } = {},
 ): Float64Array[] {
   const days = p.calendarDays();
   const instruments = p.listInstruments('all').map((s) => s.instrument);
   const n = instruments.length;
+  const grid = { rowOf: instruments.map((_, k) => Int32Array.from(days, (_d, t) => t * n + k)), rows: n * days.length };
   return runParallel({
     source: p,
     exprs: [...exprs],
     instruments,
-    rowOf: instruments.map((_, k) => Int32Array.from(days, (_d, t) => t * n + k)),
-    rows: n * days.length,
+    layout: opts.viaExtents
+      ? { fields: ['close', 'volume'], build: () => ({ rows: grid.rows, live: new Uint8Array(n).fill(1), fill: (rowsAll: Int32Array) => grid.rowOf.forEach((r, k) => rowsAll.set(r, k * days.length)) }) }
+      : grid,
     start: 0,
     end: days.length - 1,
     threads,

@@ -7,7 +7,7 @@
 import type { FieldSource, InstrumentSpan, Panel } from '../types.ts';
 import { createSeriesEvaluator, type FieldExtentSource, type InstrumentSeries, type SeriesEvaluator } from '../expr/evaluate.ts';
 import { LocalProvider } from '../provider/localProvider.ts';
-import { runParallel, defaultThreads, prestartWorkers } from './parallel.ts';
+import { runParallel, defaultThreads } from './parallel.ts';
 import type { ColumnGroup } from './loader.ts';
 
 /** Calendar-index spans of one instrument (inclusive). */
@@ -61,7 +61,7 @@ function hasExtent(source: FieldSource): source is FieldExtentSource {
 }
 
 /** First/last calendar index with stored data for any of `fields`, or null when there is none. */
-function dataExtent(source: FieldSource, instrument: string, fields: readonly string[], s: number, e: number): [number, number] | null {
+export function dataExtent(source: FieldSource, instrument: string, fields: readonly string[], s: number, e: number): [number, number] | null {
   let first = Infinity;
   let last = -Infinity;
   for (const f of fields) {
@@ -133,18 +133,83 @@ export function assemblePanel(source: FieldSource, groups: readonly ColumnGroup[
   const colGroups = groups.flatMap((g) => g.names.map(() => g.group));
   const len = Math.max(0, e - s + 1);
   const fields = referencedFields(exprs);
-  // Upper bound of the panel's cells (every span over the whole range): enough to start the
-  // workers early; the thread count itself is decided below from the actual rows.
-  const likelyThreads = options.threads ?? defaultThreads(exprs.length * spans.length * len);
-  if (likelyThreads > 1 && source instanceof LocalProvider && spans.length >= 4 * SCATTER_BLOCK) prestartWorkers(likelyThreads);
 
-  // rowOf[i][t - s]: the panel row of instrument i on day t, or -1 when the row does not exist.
-  // One buffer each for the masks and the row maps (views per instrument): ~1000 separately
-  // allocated typed arrays made V8 run its external-memory GCs in the middle of this loop.
+  const names = insts.map((x) => x.instrument);
+  const work = insts.length > 0 && len > 0 && exprs.length > 0;
+  const threads = options.threads ?? defaultThreads(exprs.length * spanDays(insts, s, e));
+  if (work && threads > 1 && source instanceof LocalProvider && insts.length >= 4 * SCATTER_BLOCK) {
+    // The workers read the instruments' columns (and so learn where their data starts and ends)
+    // while this thread reads its share; the rows are laid out from those extents.
+    const labels: { rows?: { dates: string[]; instruments: string[] } } = {};
+    const values = runParallel({
+      source,
+      exprs,
+      instruments: names,
+      layout: {
+        fields,
+        build: (extentOf) => {
+          const plan = planRows(insts, days, s, e, extentOf);
+          return { rows: plan.rows, live: plan.live, fill: (rowsAll) => void (labels.rows = plan.fill(rowsAll)) };
+        },
+      },
+      start: s,
+      end: e,
+      threads,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+    const { dates, instruments } = labels.rows as { dates: string[]; instruments: string[] };
+    return { dates, instruments, columns, groups: colGroups, values };
+  }
+  const plan = planRows(insts, days, s, e, (i) => dataExtent(source, names[i] as string, fields, s, e));
+  const rowsAll = new Int32Array(insts.length * len);
+  const { dates, instruments } = plan.fill(rowsAll);
+  const values = columns.map(() => new Float64Array(dates.length));
+  const live = names.map((_, i) => i).filter((i) => plan.live[i] === 1);
+  if (work && live.length > 0) {
+    const liveNames = live.map((i) => names[i] as string);
+    const evaluator = createSeriesEvaluator(exprs, liveNames, s, e, source);
+    const block = scatterCapacity(columns.length, len);
+    const scatter = new BlockScatter(values, live.map((i) => rowsAll.subarray(i * len, (i + 1) * len)), len, s, block);
+    for (let k = 0; k < live.length; k += block) {
+      const to = Math.min(live.length, k + block);
+      scatterBlock(evaluator, liveNames, scatter, k, to, options.onProgress ? (done) => options.onProgress?.(done, live.length) : undefined);
+    }
+  }
+  return { dates, instruments, columns, groups: colGroups, values };
+}
+
+/** Days of `[s, e]` inside some membership span, summed over instruments: the panel's rows at most. */
+function spanDays(insts: readonly IndexSpans[], s: number, e: number): number {
+  let days = 0;
+  for (const { spans } of insts) for (const [a, b] of spans) days += Math.max(0, Math.min(b, e) - Math.max(a, s) + 1);
+  return days;
+}
+
+/**
+ * The panel's rows, in two steps so a parallel fetch can allocate the panel (and have its pages
+ * faulted in) before the row maps are written: `rows` and `live` first, then `fill` writes the row
+ * maps and the rows' dates and instruments.
+ */
+interface RowPlan {
+  rows: number;
+  /** Per instrument: 1 when it has at least one row. */
+  live: Uint8Array;
+  /** Writes `rowsAll[i * len + (t - s)]` (the row of instrument i on day t, or -1) and each row's date and instrument. */
+  fill(rowsAll: Int32Array): { dates: string[]; instruments: string[] };
+}
+
+/**
+ * Rows where an instrument is a member and has stored data (`extentOf(i)`: first and last calendar
+ * index with data, or null), ordered by date, then instrument.
+ */
+function planRows(insts: readonly IndexSpans[], days: readonly string[], s: number, e: number, extentOf: (i: number) => readonly [number, number] | null): RowPlan {
+  const len = Math.max(0, e - s + 1);
+  // One buffer for the masks (views per instrument): ~1000 separately allocated typed arrays made
+  // V8 run its external-memory GCs in the middle of this loop.
   const maskAll = new Uint8Array(insts.length * len);
-  const exists = insts.map(({ instrument, spans: sp }, i) => {
+  const exists = insts.map(({ spans: sp }, i) => {
     const mask = maskAll.subarray(i * len, (i + 1) * len);
-    const ext = dataExtent(source, instrument, fields, s, e);
+    const ext = extentOf(i);
     if (!ext) return mask;
     for (const [a, b] of sp) {
       const from = Math.max(a, ext[0], s);
@@ -153,54 +218,33 @@ export function assemblePanel(source: FieldSource, groups: readonly ColumnGroup[
     }
     return mask;
   });
-  const rowsAll = new Int32Array(insts.length * len).fill(-1);
-  const rowOf = insts.map((_, i) => rowsAll.subarray(i * len, (i + 1) * len));
-  // Sized up front: growing two arrays of ~600k rows by push() measured ~4x slower than filling them.
   let rowCount = 0;
   for (let k = 0; k < maskAll.length; k++) rowCount += maskAll[k] as number;
-  // Pre-filled (packed) arrays: stores into a fresh holey `new Array(n)` measured 1.5-3x slower.
-  const dates: string[] = new Array<string>(rowCount).fill('');
-  const instruments: string[] = new Array<string>(rowCount).fill('');
-  let row = 0;
-  for (let t = 0; t < len; t++) {
-    const first = row;
-    for (let i = 0; i < insts.length; i++) {
-      if (!(exists[i] as Uint8Array)[t]) continue;
-      (rowOf[i] as Int32Array)[t] = row;
-      instruments[row] = (insts[i] as IndexSpans).instrument;
-      row++;
+  const live = new Uint8Array(insts.length);
+  exists.forEach((mask, i) => {
+    live[i] = mask.indexOf(1) >= 0 ? 1 : 0;
+  });
+  const fill = (rowsAll: Int32Array): { dates: string[]; instruments: string[] } => {
+    rowsAll.fill(-1);
+    const rowOf = insts.map((_, i) => rowsAll.subarray(i * len, (i + 1) * len));
+    // Sized up front: growing two arrays of ~600k rows by push() measured ~4x slower than filling them.
+    // Pre-filled (packed) arrays: stores into a fresh holey `new Array(n)` measured 1.5-3x slower.
+    const dates: string[] = new Array<string>(rowCount).fill('');
+    const instruments: string[] = new Array<string>(rowCount).fill('');
+    let row = 0;
+    for (let t = 0; t < len; t++) {
+      const first = row;
+      for (let i = 0; i < insts.length; i++) {
+        if (!(exists[i] as Uint8Array)[t]) continue;
+        (rowOf[i] as Int32Array)[t] = row;
+        instruments[row] = (insts[i] as IndexSpans).instrument;
+        row++;
+      }
+      dates.fill(days[s + t] as string, first, row);
     }
-    dates.fill(days[s + t] as string, first, row);
-  }
-  const live = insts.map((_, i) => i).filter((i) => (exists[i] as Uint8Array).indexOf(1) >= 0);
-  const liveNames = live.map((i) => (insts[i] as IndexSpans).instrument);
-  const threads = options.threads ?? defaultThreads(exprs.length * dates.length);
-  const work = live.length > 0 && len > 0 && exprs.length > 0;
-  if (work && threads > 1 && source instanceof LocalProvider && live.length >= 4 * SCATTER_BLOCK) {
-    const values = runParallel({
-      source,
-      exprs,
-      instruments: liveNames,
-      rowOf: live.map((i) => rowOf[i] as Int32Array),
-      rows: dates.length,
-      start: s,
-      end: e,
-      threads,
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    });
-    return { dates, instruments, columns, groups: colGroups, values };
-  }
-  const values = columns.map(() => new Float64Array(dates.length));
-  if (work) {
-    const evaluator = createSeriesEvaluator(exprs, liveNames, s, e, source);
-    const block = scatterCapacity(columns.length, len);
-    const scatter = new BlockScatter(values, live.map((i) => rowOf[i] as Int32Array), len, s, block);
-    for (let k = 0; k < live.length; k += block) {
-      const to = Math.min(live.length, k + block);
-      scatterBlock(evaluator, liveNames, scatter, k, to, options.onProgress ? (done) => options.onProgress?.(done, live.length) : undefined);
-    }
-  }
-  return { dates, instruments, columns, groups: colGroups, values };
+    return { dates, instruments };
+  };
+  return { rows: rowCount, live, fill };
 }
 
 /**
@@ -313,9 +357,10 @@ function copyAligned(out: Float64Array, at: number, s: InstrumentSeries['series'
   else out.set(v.subarray(from + off, to + off), at + from);
 }
 
-/** Evaluates instruments `[from, to)` (at most one block) and writes them into the panel. */
-export function scatterBlock(evaluator: SeriesEvaluator, instruments: readonly string[], scatter: BlockScatter, from: number, to: number, onEach?: (done: number) => void): void {
+/** Evaluates instruments `[from, to)` (at most one block; those `live` marks 0 skipped) and writes them into the panel. */
+export function scatterBlock(evaluator: SeriesEvaluator, instruments: readonly string[], scatter: BlockScatter, from: number, to: number, onEach?: (done: number) => void, live?: Uint8Array): void {
   for (let k = from; k < to; k++) {
+    if (live && live[k] === 0) continue; // no rows: nothing to write
     evaluator.evaluate(instruments[k] as string, (results) => scatter.add(k, results));
     onEach?.(k + 1);
   }

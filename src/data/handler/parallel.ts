@@ -10,22 +10,27 @@
  * load a prebuilt JavaScript bundle (workerBundle.ts) and stay pooled between fetches (`pool`).
  */
 import { availableParallelism } from 'node:os';
-import { MessageChannel, Worker, type MessagePort, type ResourceLimits } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort, type ResourceLimits } from 'node:worker_threads';
 import { QtaskError } from '../../errors.ts';
-import { createSeriesEvaluator } from '../expr/evaluate.ts';
+import { createSeriesEvaluator, type SeriesEvaluator } from '../expr/evaluate.ts';
 import type { LocalProvider } from '../provider/localProvider.ts';
 import type { FieldSource } from '../types.ts';
-import { BlockScatter, SCATTER_BLOCK, scatterBlock } from './assemble.ts';
+import { BlockScatter, dataExtent, SCATTER_BLOCK, scatterBlock } from './assemble.ts';
 import { workerEntry, type WorkerEntry } from './workerBundle.ts';
 
 /** Control array slots (Int32). */
-const NEXT = 0; // next block to claim
-const DONE = 1; // blocks finished
+const DONE = 1; // blocks computed
 const FAILED_BLOCK = 2; // a block a failed worker handed back, or -1
 const DEAD = 3; // 1 + index of a worker that stopped without finishing, or 0
 /** Test-only: how many faulty workers (`faultsForTests`) have claimed a block. */
 export const FAULT_CLAIMS = 4;
-const STATUS = 5; // STATUS + i: 1 once worker i stopped claiming blocks of its own accord
+const EXTENT_NEXT = 5; // next block whose stored extents to read
+const EXTENT_DONE = 6; // blocks whose extents are known
+const FAILED_EXTENTS = 7; // an extents block a failed worker handed back, or -1
+const READY = 8; // 0 until the panel is allocated; 2 once its buffers were sent (rows still being filled); 1 once computing may start; -1 when laying out failed
+const TOUCH_NEXT = 9; // next page-touching chunk of the columns (see `touchColumns`)
+const TOUCH_DONE = 10; // page-touching chunks done
+const STATUS = 11; // STATUS + i: 1 once worker i stopped claiming blocks of its own accord
 
 /**
  * A worker thread ended before finishing its share of the blocks without throwing a JavaScript
@@ -63,14 +68,39 @@ export function defaultThreads(cells = Infinity): number {
   return cells >= PARALLEL_MIN_CELLS ? Math.min(4, availableParallelism()) : 1;
 }
 
+/** Where each instrument's values go in the panel. */
+export interface PanelLayout {
+  /** Per instrument (in `ParallelJob.instruments` order): panel row of each day of `[start, end]`, or -1. */
+  rowOf: readonly Int32Array[];
+  /** Panel rows. */
+  rows: number;
+  /** Per instrument: 1 when it has at least one row (the others are not evaluated). Default: all. */
+  live?: Uint8Array;
+}
+
+/**
+ * Rows decided by the instruments' stored data: the threads first read each instrument's columns of
+ * `fields` (keeping them, for evaluating the same instruments next) and record where the data starts
+ * and ends; then this thread calls `build` with those extents and the panel is computed.
+ */
+export interface LayoutPlan {
+  fields: readonly string[];
+  /**
+   * `extentOf(i)`: first and last calendar index with data in any of `fields`, or null. Returns the
+   * row count, the live instruments and `fill`, which writes every instrument's row map (`len`
+   * entries each, instrument-major, -1 where no row) into the shared buffer: called once the
+   * panel is allocated, while the workers fault its pages in.
+   */
+  build(extentOf: (instrument: number) => readonly [number, number] | null): { rows: number; live: Uint8Array; fill(rowsAll: Int32Array): void };
+}
+
 export interface ParallelJob {
   source: LocalProvider;
   exprs: readonly string[];
-  /** Instruments with at least one row, in panel order. */
+  /** Instruments in panel order; blocks are runs of `SCATTER_BLOCK` consecutive ones. */
   instruments: readonly string[];
-  /** Per instrument: panel row of each day of `[start, end]`, or -1. */
-  rowOf: readonly Int32Array[];
-  rows: number;
+  /** The rows, or how to decide them from the stored data. */
+  layout: PanelLayout | LayoutPlan;
   start: number;
   end: number;
   threads: number;
@@ -82,9 +112,9 @@ export interface ParallelJob {
   workerResourceLimits?: ResourceLimits;
   /**
    * Test-only (assemblePanel never sets it, so no handler or task config reaches it): worker `i`
-   * misbehaves as `faultsForTests[i]` says right after claiming its first block, and this thread
-   * waits (up to 2 minutes) until every faulty worker has claimed one before computing any, so the
-   * fault strikes while the worker holds work. Default: none.
+   * misbehaves as `faultsForTests[i]` says right after claiming its first block (of extents when
+   * the layout is a plan), and this thread waits (up to 2 minutes) until every faulty worker has
+   * claimed one before doing any, so the fault strikes while the worker holds work. Default: none.
    */
   faultsForTests?: readonly (WorkerFault | null)[];
 }
@@ -95,6 +125,13 @@ export interface ParallelJob {
  */
 export type WorkerFault = 'exit' | 'oom' | 'spin' | 'throw';
 
+/** The shared buffers of a laid-out panel, as sent to workers. */
+interface SharedLayout {
+  rowsShared: SharedArrayBuffer;
+  columns: SharedArrayBuffer[];
+  live: Uint8Array;
+}
+
 /** What a worker needs to reopen the data and write its blocks (all buffers shared). */
 export interface WorkerJob {
   root: string;
@@ -103,30 +140,105 @@ export interface WorkerJob {
   instruments: readonly string[];
   start: number;
   end: number;
-  rowsShared: SharedArrayBuffer;
-  columns: SharedArrayBuffer[];
   control: SharedArrayBuffer;
+  /** Int32 × 2 per block: the thread that read its extents (1 = this thread, 2 + i = worker i), then 1 once claimed for computing. */
+  blocks: SharedArrayBuffer;
+  /** The layout when known up front; else `plan` and a port it arrives on once READY is 1. */
+  layout?: SharedLayout;
+  plan?: { fields: readonly string[]; extents: SharedArrayBuffer; port: MessagePort };
   /** See `ParallelJob.faultsForTests`. */
   faults?: readonly (WorkerFault | null)[];
 }
 
-/** Claims and computes blocks until none is left. Returns normally or throws with `current` set. */
-export function workBlocks(job: WorkerJob, source: FieldSource, onBlock?: () => void, onClaim?: (block: number) => void): void {
-  const len = job.end - job.start + 1;
+/** Extent slots: `[first, last]` per instrument, `NO_EXTENT` when it has no stored data. */
+const NO_EXTENT = -1;
+
+/**
+ * Reads the stored extents of `fields` for blocks claimed from EXTENT_NEXT until none is left,
+ * marking each block as read by `me`. A block whose reading throws is handed back (FAILED_EXTENTS)
+ * for the main thread, which reads it again and so reports the error itself.
+ */
+function readExtents(job: WorkerJob, fields: readonly string[], extents: Int32Array, source: FieldSource, me: number, onClaim: (block: number) => void): void {
   const control = new Int32Array(job.control);
-  const rowsAll = new Int32Array(job.rowsShared);
-  const rowOf = job.instruments.map((_, k) => rowsAll.subarray(k * len, (k + 1) * len));
-  const values = job.columns.map((b) => new Float64Array(b));
-  const nBlocks = Math.ceil(job.instruments.length / SCATTER_BLOCK);
-  const evaluator = createSeriesEvaluator(job.exprs, job.instruments, job.start, job.end, source);
-  const scatter = new BlockScatter(values, rowOf, len, job.start);
+  const blocks = new Int32Array(job.blocks);
+  const n = job.instruments.length;
+  const nBlocks = Math.ceil(n / SCATTER_BLOCK);
   for (;;) {
-    if (Atomics.load(control, DEAD) !== 0) return; // the fetch is failing: stop early
-    const b = Atomics.add(control, NEXT, 1);
+    if (Atomics.load(control, DEAD) !== 0) return;
+    const b = Atomics.add(control, EXTENT_NEXT, 1);
     if (b >= nBlocks) return;
     try {
-      onClaim?.(b);
-      scatterBlock(evaluator, job.instruments, scatter, b * SCATTER_BLOCK, Math.min(job.instruments.length, (b + 1) * SCATTER_BLOCK));
+      onClaim(b);
+      extentsOfBlock(job, fields, extents, source, b);
+    } catch (err) {
+      while (Atomics.compareExchange(control, FAILED_EXTENTS, -1, b) !== -1) Atomics.wait(control, FAILED_EXTENTS, Atomics.load(control, FAILED_EXTENTS), 50);
+      Atomics.notify(control, EXTENT_DONE);
+      throw err;
+    }
+    Atomics.store(blocks, b, me);
+    Atomics.add(control, EXTENT_DONE, 1);
+    Atomics.notify(control, EXTENT_DONE);
+  }
+}
+
+function extentsOfBlock(job: WorkerJob, fields: readonly string[], extents: Int32Array, source: FieldSource, b: number): void {
+  const to = Math.min(job.instruments.length, (b + 1) * SCATTER_BLOCK);
+  for (let k = b * SCATTER_BLOCK; k < to; k++) {
+    const ext = dataExtent(source, job.instruments[k] as string, fields, job.start, job.end);
+    extents[2 * k] = ext ? ext[0] : NO_EXTENT;
+    extents[2 * k + 1] = ext ? ext[1] : NO_EXTENT;
+  }
+}
+
+/**
+ * The next block to compute: first the blocks whose extents this thread read (their columns are
+ * in its provider's cache), in order; then any other, from the end, so a thread that runs out
+ * takes work its owner would reach last. Claims are compare-and-set: each block is computed once.
+ */
+function claimBlock(blocks: Int32Array, nBlocks: number, me: number, cursor: { own: number; other: number }): number {
+  for (; cursor.own < nBlocks; cursor.own++) {
+    const b = cursor.own;
+    if (Atomics.load(blocks, b) === me && Atomics.compareExchange(blocks, nBlocks + b, 0, 1) === 0) {
+      cursor.own++;
+      return b;
+    }
+  }
+  for (; cursor.other >= 0; cursor.other--) {
+    const b = cursor.other;
+    if (Atomics.compareExchange(blocks, nBlocks + b, 0, 1) === 0) {
+      cursor.other--;
+      return b;
+    }
+  }
+  return -1;
+}
+
+/** Evaluator and scatter of one thread over a laid-out panel. */
+function panelWriter(job: WorkerJob, layout: SharedLayout, source: FieldSource): { evaluator: SeriesEvaluator; scatter: BlockScatter; live: Uint8Array } {
+  const len = job.end - job.start + 1;
+  const rowsAll = new Int32Array(layout.rowsShared);
+  const rowOf = job.instruments.map((_, k) => rowsAll.subarray(k * len, (k + 1) * len));
+  const values = layout.columns.map((c) => new Float64Array(c));
+  // Evaluated for live instruments only, as the one-thread path (whose field check sees those).
+  const liveNames = job.instruments.filter((_, k) => layout.live[k] === 1);
+  const evaluator = createSeriesEvaluator(job.exprs, liveNames.length > 0 ? liveNames : job.instruments, job.start, job.end, source);
+  return { evaluator, scatter: new BlockScatter(values, rowOf, len, job.start), live: layout.live };
+}
+
+/** Claims and computes blocks until none is left. A block whose computing throws is handed back (FAILED_BLOCK). */
+function computeBlocks(job: WorkerJob, layout: SharedLayout, source: FieldSource, me: number, onClaim: (block: number) => void, onBlock?: () => void): void {
+  const control = new Int32Array(job.control);
+  const blocks = new Int32Array(job.blocks);
+  const nBlocks = Math.ceil(job.instruments.length / SCATTER_BLOCK);
+  const { evaluator, scatter, live } = panelWriter(job, layout, source);
+  const cursor = { own: 0, other: nBlocks - 1 };
+  for (;;) {
+    if (Atomics.load(control, DEAD) !== 0) return; // the fetch is failing: stop early
+    const b = claimBlock(blocks, nBlocks, me, cursor);
+    if (b < 0) return;
+    try {
+      onClaim(b);
+      scatterBlock(evaluator, job.instruments, scatter, b * SCATTER_BLOCK, Math.min(job.instruments.length, (b + 1) * SCATTER_BLOCK), undefined, live);
     } catch (err) {
       // Hand the block back (one slot: wait while another thread's handed-back block is pending).
       while (Atomics.compareExchange(control, FAILED_BLOCK, -1, b) !== -1) Atomics.wait(control, FAILED_BLOCK, Atomics.load(control, FAILED_BLOCK), 50);
@@ -137,6 +249,68 @@ export function workBlocks(job: WorkerJob, source: FieldSource, onBlock?: () => 
     Atomics.notify(control, DONE);
     onBlock?.();
   }
+}
+
+/** Waits until READY is `at least` (2: buffers sent; 1: compute); false when the fetch is failing. */
+function waitReady(control: Int32Array, wanted: 1 | 2): boolean {
+  for (;;) {
+    const ready = Atomics.load(control, READY);
+    if (ready === -1 || Atomics.load(control, DEAD) !== 0) return false;
+    if (ready === 1 || ready === wanted) return true;
+    Atomics.wait(control, READY, ready, 50);
+  }
+}
+
+/** Bytes of panel memory per page-touching chunk (see `touchColumns`). */
+const TOUCH_CHUNK_BYTES = 1 << 20;
+
+/**
+ * Faults the panel's fresh pages in while the main thread fills the row maps. Each block writes a
+ * run of rows on every date, so a thread's first block touched every page of every column: the
+ * first-touch faults (~50 ms for 95 MB here) landed in each thread's first block, on the critical
+ * path. Threads claim 1 MB chunks from a shared counter; the writes are zeros over zeros, and
+ * computing starts only once every chunk is done (READY 1), so none can overwrite a result.
+ */
+function touchColumns(columns: readonly SharedArrayBuffer[], control: Int32Array): void {
+  const perColumn = columns.length ? Math.ceil((columns[0] as SharedArrayBuffer).byteLength / TOUCH_CHUNK_BYTES) : 0;
+  const total = perColumn * columns.length;
+  for (;;) {
+    const k = Atomics.add(control, TOUCH_NEXT, 1);
+    if (k >= total) return;
+    const words = new Float64Array(columns[Math.floor(k / perColumn)] as SharedArrayBuffer);
+    const from = (k % perColumn) * (TOUCH_CHUNK_BYTES >> 3);
+    const to = Math.min(words.length, from + (TOUCH_CHUNK_BYTES >> 3));
+    for (let i = from; i < to; i += 512) words[i] = 0;
+    Atomics.add(control, TOUCH_DONE, 1);
+    Atomics.notify(control, TOUCH_DONE);
+  }
+}
+
+/**
+ * A worker's share of a fetch: extents (when the layout is a plan), then, once this thread has
+ * laid out the rows and sent them, blocks to compute. Returns normally (also when the fetch is
+ * failing) or throws after handing its block back.
+ */
+export function workBlocks(job: WorkerJob, source: FieldSource, me: number, onClaim?: (block: number) => void): void {
+  let claimed = false;
+  const firstClaim = (b: number): void => {
+    if (claimed) return;
+    claimed = true;
+    onClaim?.(b);
+  };
+  let layout = job.layout;
+  if (job.plan) {
+    readExtents(job, job.plan.fields, new Int32Array(job.plan.extents), source, me, firstClaim);
+    const control = new Int32Array(job.control);
+    if (!waitReady(control, 2)) return;
+    // Sent before READY was set, so it is queued on the port by now.
+    layout = (receiveMessageOnPort(job.plan.port)?.message as SharedLayout | undefined) ?? undefined;
+    job.plan.port.close();
+    if (!layout) throw new Error('internal: no layout message after READY');
+    touchColumns(layout.columns, control);
+    if (!waitReady(control, 1)) return;
+  }
+  computeBlocks(job, layout as SharedLayout, source, me, firstClaim);
 }
 
 // A worker loads its entry once (normally the prebuilt JavaScript bundle, workerBundle.ts; on the
@@ -249,73 +423,132 @@ function startWatcher(control: SharedArrayBuffer, workers: number): { watcher: W
   }
 }
 
-/**
- * Starts the pooled worker threads a parallel fetch on `threads` threads will use, without waiting
- * for them: a worker boots on its own thread (~50 ms: isolate, bundle), so starting it before the
- * panel's row maps are built overlaps the two (measured: first fetch of the first 20 Alpha158
- * features 612 → 559 ms median of 6, load ~2). Pooled workers already running are reused.
- */
-export function prestartWorkers(threads: number): void {
-  const entry = workerEntry();
-  while (pool.length < threads - 1) pool.push(startWorker(entry, undefined));
+/** Copies a layout into shared buffers (row maps of every instrument, zeroed columns). */
+function shareLayout(layout: PanelLayout, n: number, len: number, ncol: number): SharedLayout {
+  const rowsShared = new SharedArrayBuffer(n * len * 4);
+  const rowsAll = new Int32Array(rowsShared);
+  layout.rowOf.forEach((r, k) => rowsAll.set(r, k * len));
+  const live = layout.live ?? new Uint8Array(n).fill(1);
+  return { rowsShared, columns: Array.from({ length: ncol }, () => new SharedArrayBuffer(layout.rows * 8)), live };
 }
 
+/**
+ * Computes the panel's columns on `job.threads` threads (this one included) and returns them
+ * (backed by SharedArrayBuffers). With a `LayoutPlan`, the threads first read the instruments'
+ * stored extents in blocks (workers keep the columns they read and compute those blocks later),
+ * this thread lays out the rows meanwhile waiting for the last block, then all compute.
+ */
 export function runParallel(job: ParallelJob): Float64Array[] {
   const len = job.end - job.start + 1;
   const n = job.instruments.length;
-  const rowsShared = new SharedArrayBuffer(n * len * 4);
-  const rowsAll = new Int32Array(rowsShared);
-  job.rowOf.forEach((r, k) => rowsAll.set(r, k * len));
-  const columns = job.exprs.map(() => new SharedArrayBuffer(job.rows * 8));
+  const nBlocks = Math.ceil(n / SCATTER_BLOCK);
   const control = new SharedArrayBuffer(4 * (STATUS + Math.max(0, job.threads - 1)));
   const ctl = new Int32Array(control);
   ctl[FAILED_BLOCK] = -1;
-  const wjob: WorkerJob = { root: job.source.root, freq: job.source.freq, exprs: job.exprs, instruments: job.instruments, start: job.start, end: job.end, rowsShared, columns, control };
+  ctl[FAILED_EXTENTS] = -1;
+  const blocks = new SharedArrayBuffer(8 * nBlocks);
+  const blockState = new Int32Array(blocks);
+  const plan = 'build' in job.layout ? job.layout : null;
+  let layout: SharedLayout | null = plan ? null : shareLayout(job.layout as PanelLayout, n, len, job.exprs.length);
+  const extents = plan ? new SharedArrayBuffer(8 * n) : null;
+  const wjob: WorkerJob = { root: job.source.root, freq: job.source.freq, exprs: job.exprs, instruments: job.instruments, start: job.start, end: job.end, control, blocks };
+  if (layout) wjob.layout = layout;
   if (job.faultsForTests) wjob.faults = job.faultsForTests;
   const workers: Worker[] = [];
+  const layoutPorts: MessagePort[] = [];
   let faulty = 0;
   const watch = job.threads > 1 ? startWatcher(control, job.threads - 1) : null;
   const entry = watch ? workerEntry() : null;
   // Workers with their own heap limits are started for this fetch only (limits are fixed at start).
   const pooled = job.workerResourceLimits === undefined;
   for (const [i, alive] of (watch?.ports ?? []).entries()) {
+    const channel = plan ? new MessageChannel() : null;
     try {
       let w = pooled ? pool[i] : undefined;
       if (!w) {
         w = startWorker(entry as WorkerEntry, job.workerResourceLimits);
         if (pooled) pool.push(w);
       }
-      w.postMessage({ job: wjob, index: i, alive }, [alive]);
+      const mine: WorkerJob = channel && plan && extents ? { ...wjob, plan: { fields: plan.fields, extents, port: channel.port2 } } : wjob;
+      w.postMessage({ job: mine, index: i, alive }, channel ? [alive, channel.port2] : [alive]);
       workers.push(w);
+      if (channel) layoutPorts.push(channel.port1);
       if (job.faultsForTests?.[i]) faulty++;
     } catch {
       // no worker: this thread does its blocks; its channel closes as a clean end
       Atomics.store(ctl, STATUS + i, 1);
       alive.close();
+      channel?.port1.close();
+      channel?.port2.close();
     }
   }
-  const nBlocks = Math.ceil(n / SCATTER_BLOCK);
   let ok = false;
   try {
     const faultDeadline = Date.now() + 120_000;
     while (Atomics.load(ctl, FAULT_CLAIMS) < faulty && Atomics.load(ctl, DEAD) === 0 && Date.now() < faultDeadline) Atomics.wait(ctl, FAULT_CLAIMS, Atomics.load(ctl, FAULT_CLAIMS), 100);
+    const failIfDead = (): void => {
+      const dead = Atomics.load(ctl, DEAD);
+      if (dead !== 0) throw new DataWorkerDiedError(dead - 1, job.threads - 1);
+    };
+    if (plan && extents) {
+      const ext = new Int32Array(extents);
+      readExtents(wjob, plan.fields, ext, job.source, 1, ignore);
+      // Wait for the workers' last blocks; read any block a failing worker handed back here.
+      for (;;) {
+        const done = Atomics.load(ctl, EXTENT_DONE);
+        if (done >= nBlocks) break;
+        failIfDead();
+        const failed = Atomics.exchange(ctl, FAILED_EXTENTS, -1);
+        Atomics.notify(ctl, FAILED_EXTENTS);
+        if (failed >= 0) {
+          extentsOfBlock(wjob, plan.fields, ext, job.source, failed);
+          Atomics.store(blockState, failed, 1);
+          Atomics.add(ctl, EXTENT_DONE, 1);
+          continue;
+        }
+        Atomics.wait(ctl, EXTENT_DONE, done, 200);
+      }
+      const setReady = (v: number): void => {
+        Atomics.store(ctl, READY, v);
+        Atomics.notify(ctl, READY);
+      };
+      try {
+        const built = plan.build((k) => (ext[2 * k] === NO_EXTENT ? null : [ext[2 * k] as number, ext[2 * k + 1] as number]));
+        const rowsShared = new SharedArrayBuffer(n * len * 4);
+        const columns = Array.from({ length: job.exprs.length }, () => new SharedArrayBuffer(built.rows * 8));
+        layout = { rowsShared, columns, live: built.live };
+        for (const port of layoutPorts) port.postMessage(layout);
+        setReady(2);
+        built.fill(new Int32Array(rowsShared));
+      } catch (err) {
+        setReady(-1);
+        throw err;
+      }
+      touchColumns(layout.columns, ctl);
+      const chunks = layout.columns.length ? Math.ceil((layout.columns[0] as SharedArrayBuffer).byteLength / TOUCH_CHUNK_BYTES) * layout.columns.length : 0;
+      for (let done = Atomics.load(ctl, TOUCH_DONE); done < chunks; done = Atomics.load(ctl, TOUCH_DONE)) {
+        failIfDead();
+        Atomics.wait(ctl, TOUCH_DONE, done, 200);
+      }
+      setReady(1);
+    }
+    const shared = layout as SharedLayout;
     const report = (): void => job.onProgress?.(Math.min(n, Atomics.load(ctl, DONE) * SCATTER_BLOCK), n);
-    workBlocks(wjob, job.source, report);
+    computeBlocks(wjob, shared, job.source, 1, ignore, report);
+    let here: ReturnType<typeof panelWriter> | null = null;
     for (;;) {
       const done = Atomics.load(ctl, DONE);
       if (done >= nBlocks) {
         report(); // the last block may have been a worker's, which reports nothing itself
         break;
       }
-      const dead = Atomics.load(ctl, DEAD);
-      if (dead !== 0) throw new DataWorkerDiedError(dead - 1, job.threads - 1);
+      failIfDead();
       const failed = Atomics.exchange(ctl, FAILED_BLOCK, -1);
       Atomics.notify(ctl, FAILED_BLOCK);
       if (failed >= 0) {
         // A worker gave its block back: compute it here.
-        const evaluator = createSeriesEvaluator(job.exprs, job.instruments, job.start, job.end, job.source);
-        const scatter = new BlockScatter(columns.map((b) => new Float64Array(b)), job.instruments.map((_, k) => rowsAll.subarray(k * len, (k + 1) * len)), len, job.start);
-        scatterBlock(evaluator, job.instruments, scatter, failed * SCATTER_BLOCK, Math.min(n, (failed + 1) * SCATTER_BLOCK));
+        here ??= panelWriter(wjob, shared, job.source);
+        scatterBlock(here.evaluator, job.instruments, here.scatter, failed * SCATTER_BLOCK, Math.min(n, (failed + 1) * SCATTER_BLOCK), undefined, here.live);
         Atomics.add(ctl, DONE, 1);
         report();
         continue;
@@ -332,6 +565,7 @@ export function runParallel(job: ParallelJob): Float64Array[] {
     }
     if (!ok) for (const w of pool.splice(0)) void w.terminate();
     void watch?.watcher.terminate();
+    for (const port of layoutPorts) port.close();
   }
-  return columns.map((b) => new Float64Array(b));
+  return (layout as SharedLayout).columns.map((b) => new Float64Array(b));
 }

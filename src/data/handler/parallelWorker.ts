@@ -6,7 +6,8 @@ import { FAULT_CLAIMS, workBlocks, type WorkerFault, type WorkerJob } from './pa
 export function workerMain(job: WorkerJob, index: number): void {
   const source = new LocalProvider(job.root, { freq: job.freq });
   const fault = job.faults?.[index] ?? null;
-  workBlocks(job, source, undefined, fault === null ? undefined : () => misbehave(job, fault));
+  // Thread numbers in the job's block table: 1 is the main thread.
+  workBlocks(job, source, index + 2, fault === null ? undefined : () => misbehave(job, fault));
 }
 
 /** Test-only (see `ParallelJob.faultsForTests`): never returns. */
