@@ -115,8 +115,9 @@ export interface AssembleOptions {
   /**
    * Threads evaluating instruments: this one plus `threads - 1` worker threads, used only for a
    * `LocalProvider` source (workers reopen it by path) and at least 4 blocks of instruments.
-   * Default: `QTASK_DATA_THREADS`, else the machine's parallelism (≤ 4) for jobs of ≥ 8M cells, 1
-   * for smaller ones (see `defaultThreads`).
+   * Default: `QTASK_DATA_THREADS`, else the machine's parallelism (≤ 4) for jobs of ≥ 8M cells
+   * (columns × days inside membership spans: the panel's rows are known only once the threads read
+   * the data), 1 for smaller ones (see `defaultThreads`).
    */
   threads?: number;
 }

@@ -1,10 +1,14 @@
 /**
  * Evaluating a handler's columns on several threads. Instruments are split into blocks of
- * `SCATTER_BLOCK`; this thread and `threads - 1` worker threads claim blocks from a shared counter
- * and write their rows straight into panel columns backed by SharedArrayBuffers (blocks own
- * disjoint rows). `fetch()` is synchronous, so this thread works too and then blocks (Atomics.wait)
- * until every claimed block is done. A worker that fails (cannot start, throws) hands its block
- * back through the control array and this thread computes it; results never depend on who
+ * `SCATTER_BLOCK`. With a `LayoutPlan` (what `assemblePanel` passes) a fetch runs in three steps:
+ * this thread and `threads - 1` worker threads claim blocks from a shared counter and read their
+ * instruments' stored columns (recording where the data starts and ends); this thread lays out the
+ * rows from those extents and allocates the panel while the workers fault its pages in; then every
+ * thread computes the blocks whose columns it read (its provider has them) and steals the others'
+ * from the end, writing rows straight into panel columns backed by SharedArrayBuffers (blocks own
+ * disjoint rows). `fetch()` is synchronous, so this thread works too and then blocks
+ * (Atomics.wait) until every block is done. A worker that fails (cannot start, throws) hands its
+ * block back through the control array and this thread does it; results never depend on who
  * computed a block. A worker that dies without throwing (out of memory, process.exit) is noticed
  * by a watcher thread and ends the fetch with `DataWorkerDiedError` (see `WATCHER_BOOT`). Workers
  * load a prebuilt JavaScript bundle (workerBundle.ts) and stay pooled between fetches (`pool`).
