@@ -92,6 +92,37 @@ test('threads: 2 equals threads: 1 on ragged data: partial spans, truncated file
   }
 });
 
+test('pooled workers read the files again after clearCache() (they keep their columns only while the provider cache stands)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qtask-par-cache-'));
+  try {
+    synthMarket({ targetDir: dir, instruments: 140, start: '2020-01-01', end: '2020-06-30', seed: 11 });
+    const p = new LocalProvider(dir);
+    const groups = [{ group: 'feature', fields: ['$close', 'Mean($close, 5)/$close', 'Ref($close, 3)'], names: ['C', 'M', 'R'] }];
+    const spans = p.listInstruments('all');
+    const last = p.calendarDays().length - 1;
+    const first = assemblePanel(p, groups, spans, 0, last, { threads: 2 });
+    const id = p.cacheId;
+    assertSameColumns(first.values, assemblePanel(p, groups, spans, 0, last, { threads: 2 }).values, 'second fetch through the same cache');
+    // Rewrite every instrument's close (x2), then tell the provider (the documented contract: a
+    // provider's cache stands until clearCache()); a worker still serving its old columns would
+    // put old values in the blocks it computes.
+    for (const sym of p.instruments('all')) {
+      const file = join(dir, 'features', sym.toLowerCase(), 'close.day.bin');
+      const st = decodeBin(readFileSync(file), file);
+      writeFileSync(file, encodeBin(st.startIdx, st.values.map((v) => v * 2)));
+    }
+    p.clearCache();
+    assert.notEqual(p.cacheId, id);
+    const fresh = assemblePanel(p, groups, spans, 0, last, { threads: 2 });
+    const expected = assemblePanel(new LocalProvider(dir), groups, spans, 0, last, { threads: 1 });
+    assertSameColumns(expected.values, fresh.values, 'after clearCache(), every thread reads the new files');
+    assert.ok(fresh.values[0]?.buffer instanceof SharedArrayBuffer, 'the parallel path ran');
+    assert.ok((fresh.values[0] as Float64Array)[0] !== (first.values[0] as Float64Array)[0], 'the data did change');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('defaultThreads: small jobs stay on one thread, big ones use the cores (≤ 4), QTASK_DATA_THREADS overrides', () => {
   const saved = process.env['QTASK_DATA_THREADS'];
   try {

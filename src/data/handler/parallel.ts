@@ -140,6 +140,8 @@ interface SharedLayout {
 export interface WorkerJob {
   root: string;
   freq: string;
+  /** The main thread's `LocalProvider.cacheId`: a worker reuses its provider (and the columns it read) while this is unchanged. */
+  cacheId: string;
   exprs: readonly string[];
   instruments: readonly string[];
   start: number;
@@ -455,7 +457,7 @@ export function runParallel(job: ParallelJob): Float64Array[] {
   const plan = 'build' in job.layout ? job.layout : null;
   let layout: SharedLayout | null = plan ? null : shareLayout(job.layout as PanelLayout, n, len, job.exprs.length);
   const extents = plan ? new SharedArrayBuffer(8 * n) : null;
-  const wjob: WorkerJob = { root: job.source.root, freq: job.source.freq, exprs: job.exprs, instruments: job.instruments, start: job.start, end: job.end, control, blocks };
+  const wjob: WorkerJob = { root: job.source.root, freq: job.source.freq, cacheId: job.source.cacheId, exprs: job.exprs, instruments: job.instruments, start: job.start, end: job.end, control, blocks };
   if (layout) wjob.layout = layout;
   if (job.faultsForTests) wjob.faults = job.faultsForTests;
   const workers: Worker[] = [];

@@ -2,9 +2,17 @@
 import { LocalProvider } from '../provider/localProvider.ts';
 import { FAULT_CLAIMS, workBlocks, type WorkerFault, type WorkerJob } from './parallel.ts';
 
+/**
+ * The provider of the last job, kept while jobs come from the same main-thread provider with the
+ * same cache (`LocalProvider.cacheId`): a pooled worker then reuses the columns it read, as the
+ * main thread does. Holds at most one provider's columns (those this worker read).
+ */
+let last: { cacheId: string; source: LocalProvider } | null = null;
+
 /** `index`: this worker's number among the job's workers (0-based), which picks its test fault if any. */
 export function workerMain(job: WorkerJob, index: number): void {
-  const source = new LocalProvider(job.root, { freq: job.freq });
+  if (last?.cacheId !== job.cacheId) last = { cacheId: job.cacheId, source: new LocalProvider(job.root, { freq: job.freq }) };
+  const source = last.source;
   const fault = job.faults?.[index] ?? null;
   // Thread numbers in the job's block table: 1 is the main thread.
   workBlocks(job, source, index + 2, fault === null ? undefined : () => misbehave(job, fault));

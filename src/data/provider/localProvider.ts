@@ -41,9 +41,21 @@ export interface DateRange {
   end?: string;
 }
 
+let nextInstanceId = 0;
+
 export class LocalProvider implements FieldSource {
   readonly root: string;
   readonly freq: string;
+  /**
+   * Names this provider's cache as it is now: a new instance or a `clearCache()` gives a new one.
+   * Data worker threads keep the columns they read under it, so a later parallel fetch through the
+   * same provider reuses them, as this thread reuses its own, and never reads around a cleared cache.
+   */
+  get cacheId(): string {
+    return `${process.pid}:${this.instanceId}:${this.cacheGeneration}`;
+  }
+  private readonly instanceId = (nextInstanceId += 1);
+  private cacheGeneration = 0;
   readonly calendar: Calendar;
   private readonly unknownField: 'error' | 'nan';
   private readonly columns = new Map<string, StoredSeries | null>();
@@ -232,6 +244,7 @@ export class LocalProvider implements FieldSource {
 
   /** Forgets cached columns and universes (after the directory was rewritten). */
   clearCache(): void {
+    this.cacheGeneration += 1;
     this.columns.clear();
     this.fieldLists.clear();
     this.universes.clear();
