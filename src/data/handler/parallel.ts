@@ -149,7 +149,7 @@ export interface WorkerJob {
   control: SharedArrayBuffer;
   /** Int32 × 2 per block: the thread that read its extents (1 = this thread, 2 + i = worker i), then 1 once claimed for computing. */
   blocks: SharedArrayBuffer;
-  /** The layout when known up front; else `plan` and a port it arrives on once READY is 1. */
+  /** The layout when known up front; else `plan`, with the port the layout arrives on (READY 2). */
   layout?: SharedLayout;
   plan?: { fields: readonly string[]; extents: SharedArrayBuffer; port: MessagePort };
   /** See `ParallelJob.faultsForTests`. */
@@ -441,8 +441,9 @@ function shareLayout(layout: PanelLayout, n: number, len: number, ncol: number):
 /**
  * Computes the panel's columns on `job.threads` threads (this one included) and returns them
  * (backed by SharedArrayBuffers). With a `LayoutPlan`, the threads first read the instruments'
- * stored extents in blocks (workers keep the columns they read and compute those blocks later),
- * this thread lays out the rows meanwhile waiting for the last block, then all compute.
+ * stored extents in blocks (workers keep the columns they read and compute those blocks later);
+ * once all are known this thread lays out the rows while the workers fault the panel's pages in,
+ * then all compute.
  */
 export function runParallel(job: ParallelJob): Float64Array[] {
   const len = job.end - job.start + 1;
