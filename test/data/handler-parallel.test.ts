@@ -3,8 +3,8 @@
  * single-threaded one bit for bit, rows and values, on a synthetic LocalProvider market.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { assemblePanel } from '../../src/data/handler/assemble.ts';
@@ -12,13 +12,10 @@ import { alpha158FeatureConfig } from '../../src/data/handler/alpha158.ts';
 import { defaultThreads } from '../../src/data/handler/parallel.ts';
 import { LocalProvider } from '../../src/data/provider/index.ts';
 import { decodeBin, encodeBin } from '../../src/data/provider/binFile.ts';
-import { synthMarket } from '../../src/data/synth/synth.ts';
-import { assertSameColumns } from './parallel-helpers.ts';
+import { assertSameColumns, withSynthMarket } from './parallel-helpers.ts';
 
 test('threads: 2 gives the same panel as threads: 1 (140 instruments, 40 Alpha158 columns + label)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'qtask-par-'));
-  try {
-    synthMarket({ targetDir: dir, instruments: 140, start: '2020-01-01', end: '2020-12-31', seed: 3 });
+  withSynthMarket('qtask-par-', { instruments: 140, start: '2020-01-01', end: '2020-12-31', seed: 3 }, (dir) => {
     const p = new LocalProvider(dir);
     const c = alpha158FeatureConfig();
     const groups = [
@@ -38,15 +35,11 @@ test('threads: 2 gives the same panel as threads: 1 (140 instruments, 40 Alpha15
     // The parallel path ran (its columns are shared memory) and reported reaching the end.
     assert.ok(two.values[0]?.buffer instanceof SharedArrayBuffer);
     assert.equal(progress.at(-1), 140);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('threads: 2 equals threads: 1 on ragged data: partial spans, truncated files, members without data or rows', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'qtask-par-ragged-'));
-  try {
-    synthMarket({ targetDir: dir, instruments: 150, start: '2020-01-01', end: '2020-12-31', seed: 5 });
+  withSynthMarket('qtask-par-ragged-', { instruments: 150, start: '2020-01-01', end: '2020-12-31', seed: 5 }, (dir) => {
     const full = new LocalProvider(dir);
     const days = full.calendarDays();
     const symbols = full.instruments('all');
@@ -87,15 +80,11 @@ test('threads: 2 equals threads: 1 on ragged data: partial spans, truncated file
     const rows5 = one.dates.filter((_, r) => one.instruments[r] === symbols[5]);
     assert.equal(rows5.length, 71);
     assert.ok(one.dates.filter((_, r) => one.instruments[r] === symbols[3]).length === 31);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('pooled workers read the files again after clearCache() (they keep their columns only while the provider cache stands)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'qtask-par-cache-'));
-  try {
-    synthMarket({ targetDir: dir, instruments: 140, start: '2020-01-01', end: '2020-06-30', seed: 11 });
+  withSynthMarket('qtask-par-cache-', { instruments: 140, start: '2020-01-01', end: '2020-06-30', seed: 11 }, (dir) => {
     const p = new LocalProvider(dir);
     const groups = [{ group: 'feature', fields: ['$close', 'Mean($close, 5)/$close', 'Ref($close, 3)'], names: ['C', 'M', 'R'] }];
     const spans = p.listInstruments('all');
@@ -118,9 +107,7 @@ test('pooled workers read the files again after clearCache() (they keep their co
     assertSameColumns(expected.values, fresh.values, 'after clearCache(), every thread reads the new files');
     assert.ok(fresh.values[0]?.buffer instanceof SharedArrayBuffer, 'the parallel path ran');
     assert.ok((fresh.values[0] as Float64Array)[0] !== (first.values[0] as Float64Array)[0], 'the data did change');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('defaultThreads: small jobs stay on one thread, big ones use the cores (≤ 4), QTASK_DATA_THREADS overrides', () => {

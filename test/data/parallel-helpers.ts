@@ -1,5 +1,9 @@
 /** Shared by the data-thread tests: a parallel fetch over a provider's full grid, and bit-for-bit column checks. */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { synthMarket, type SynthOptions } from '../../src/data/synth/synth.ts';
 import { runParallel, type WorkerFault } from '../../src/data/handler/parallel.ts';
 import type { LocalProvider } from '../../src/data/provider/index.ts';
 
@@ -49,4 +53,15 @@ export function firstDifference(a: readonly Float64Array[], b: readonly Float64A
 export function assertSameColumns(a: readonly Float64Array[], b: readonly Float64Array[], what: string): void {
   const diff = firstDifference(a, b);
   if (diff !== null) assert.fail(`${what}: ${diff}`);
+}
+
+/** Runs `fn` on a synthetic market written to a fresh temp directory, removed afterwards. */
+export function withSynthMarket<T>(prefix: string, options: Omit<SynthOptions, 'targetDir'>, fn: (dir: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  try {
+    synthMarket({ ...options, targetDir: dir });
+    return fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

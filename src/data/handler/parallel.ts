@@ -278,7 +278,7 @@ const TOUCH_CHUNK_BYTES = 1 << 20;
  * computing starts only once every chunk is done (READY 1), so none can overwrite a result.
  */
 function touchColumns(columns: readonly SharedArrayBuffer[], control: Int32Array): void {
-  const perColumn = columns.length ? Math.ceil((columns[0] as SharedArrayBuffer).byteLength / TOUCH_CHUNK_BYTES) : 0;
+  const perColumn = touchChunksPerColumn(columns);
   const total = perColumn * columns.length;
   for (;;) {
     const k = Atomics.add(control, TOUCH_NEXT, 1);
@@ -290,6 +290,10 @@ function touchColumns(columns: readonly SharedArrayBuffer[], control: Int32Array
     Atomics.add(control, TOUCH_DONE, 1);
     Atomics.notify(control, TOUCH_DONE);
   }
+}
+
+function touchChunksPerColumn(columns: readonly SharedArrayBuffer[]): number {
+  return columns.length ? Math.ceil((columns[0] as SharedArrayBuffer).byteLength / TOUCH_CHUNK_BYTES) : 0;
 }
 
 /**
@@ -429,13 +433,17 @@ function startWatcher(control: SharedArrayBuffer, workers: number): { watcher: W
   }
 }
 
-/** Copies a layout into shared buffers (row maps of every instrument, zeroed columns). */
+/** Shared buffers for a panel of `rows` rows: row maps of `n` instruments × `len` days (zeroed) and `ncol` zeroed columns. */
+function allocateLayout(n: number, len: number, ncol: number, rows: number, live: Uint8Array): SharedLayout {
+  return { rowsShared: new SharedArrayBuffer(n * len * 4), columns: Array.from({ length: ncol }, () => new SharedArrayBuffer(rows * 8)), live };
+}
+
+/** Copies a layout known up front into shared buffers. */
 function shareLayout(layout: PanelLayout, n: number, len: number, ncol: number): SharedLayout {
-  const rowsShared = new SharedArrayBuffer(n * len * 4);
-  const rowsAll = new Int32Array(rowsShared);
+  const shared = allocateLayout(n, len, ncol, layout.rows, layout.live ?? new Uint8Array(n).fill(1));
+  const rowsAll = new Int32Array(shared.rowsShared);
   layout.rowOf.forEach((r, k) => rowsAll.set(r, k * len));
-  const live = layout.live ?? new Uint8Array(n).fill(1);
-  return { rowsShared, columns: Array.from({ length: ncol }, () => new SharedArrayBuffer(layout.rows * 8)), live };
+  return shared;
 }
 
 /**
@@ -521,18 +529,16 @@ export function runParallel(job: ParallelJob): Float64Array[] {
       };
       try {
         const built = plan.build((k) => (ext[2 * k] === NO_EXTENT ? null : [ext[2 * k] as number, ext[2 * k + 1] as number]));
-        const rowsShared = new SharedArrayBuffer(n * len * 4);
-        const columns = Array.from({ length: job.exprs.length }, () => new SharedArrayBuffer(built.rows * 8));
-        layout = { rowsShared, columns, live: built.live };
+        layout = allocateLayout(n, len, job.exprs.length, built.rows, built.live);
         for (const port of layoutPorts) port.postMessage(layout);
         setReady(2);
-        built.fill(new Int32Array(rowsShared));
+        built.fill(new Int32Array(layout.rowsShared));
       } catch (err) {
         setReady(-1);
         throw err;
       }
       touchColumns(layout.columns, ctl);
-      const chunks = layout.columns.length ? Math.ceil((layout.columns[0] as SharedArrayBuffer).byteLength / TOUCH_CHUNK_BYTES) * layout.columns.length : 0;
+      const chunks = touchChunksPerColumn(layout.columns) * layout.columns.length;
       for (let done = Atomics.load(ctl, TOUCH_DONE); done < chunks; done = Atomics.load(ctl, TOUCH_DONE)) {
         failIfDead();
         Atomics.wait(ctl, TOUCH_DONE, done, 200);
