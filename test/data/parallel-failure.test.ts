@@ -1,9 +1,11 @@
 /**
- * A data worker thread that dies mid-block (src/data/handler/parallel.ts) must end the parallel
- * fetch with DATA_WORKER_DIED in bounded time, leave no worker thread running, and leave the handler
- * usable in the same process. The scenarios run in a child process: before the fix the main thread
- * waited forever, and a blocked main thread cannot be interrupted by the test runner's timeout,
- * so the parent enforces the deadline with SIGKILL.
+ * A data worker thread that dies while writing a block's rows (src/data/handler/parallel.ts) must
+ * end the parallel fetch with DATA_WORKER_DIED in bounded time, leave no worker thread running, and
+ * leave the handler usable in the same process. A worker that throws, stalls or hangs before it
+ * committed a block must not fail or hold up the fetch: the main thread computes that block, the
+ * late worker writes nothing, a hung one is stopped. The scenarios run in a child process: a
+ * blocked main thread cannot be interrupted by the test runner's timeout, so the parent enforces
+ * the deadline with SIGKILL.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -13,7 +15,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { assemblePanel } from '../../src/data/handler/assemble.ts';
-import type { WorkerFault } from '../../src/data/handler/parallel.ts';
+import { pooledWorkersForTests, runningThreadsForTests, type ParallelStats, type WorkerFault } from '../../src/data/handler/parallel.ts';
 import { LocalProvider } from '../../src/data/provider/index.ts';
 import { synthMarket } from '../../src/data/synth/synth.ts';
 import { QtaskError } from '../../src/errors.ts';
@@ -32,9 +34,8 @@ interface FailureOutcome {
   hint: string;
   message: string;
   ms: number;
-  threadsBefore: number;
-  /** Thread count once it came back to `threadsBefore` (or the last one seen at the deadline). */
-  threadsAfter: number;
+  /** Worker and watcher threads still running once they all ended (or at the deadline): a failed fetch stops every one, pooled ones included. */
+  threadsLeft: number;
 }
 
 interface ChildReport {
@@ -46,27 +47,32 @@ interface ChildReport {
   /** A worker that throws hands its block back; this thread computes it and the fetch succeeds. */
   thrownEqual: boolean;
   thrownError: string | null;
+  /** A worker that throws after committing a block (it alone may write its rows): this thread writes the block instead. */
+  thrownWriting: Recovered;
+  /** A worker stalled before committing until every block was written: this thread computed its block; it then drops it. */
+  stalled: Recovered;
+  /** A worker hung before committing: this thread computed its block; the worker is stopped. */
+  /** `threadsLeft`: worker/watcher threads running outside the pool once the hung one ended. */
+  hung: Recovered & { threadsLeft: number };
   afterwardsEqual: boolean;
   afterwardsShared: boolean;
 }
 
-function threadCount(): number {
-  const m = /^Threads:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'));
-  return Number(m?.[1]);
+/** A fetch that succeeded although a worker misbehaved. */
+interface Recovered {
+  equal: boolean;
+  error: string | null;
+  stats: ParallelStats;
 }
 
+/** Waits (up to `deadlineMs`) until at most `target` worker/watcher threads run; returns how many do. */
 async function settleThreads(target: number, deadlineMs: number): Promise<number> {
   const until = Date.now() + deadlineMs;
-  let now = threadCount();
-  while (now > target && Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 50));
-    now = threadCount();
-  }
-  return now;
+  while (runningThreadsForTests() > target && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  return runningThreadsForTests();
 }
 
 async function failingFetch(p: LocalProvider, threads: number, faults: (WorkerFault | null)[], limitsMb?: number, viaExtents = false): Promise<FailureOutcome> {
-  const threadsBefore = threadCount();
   const t0 = Date.now();
   let caught: unknown = null;
   try {
@@ -75,7 +81,7 @@ async function failingFetch(p: LocalProvider, threads: number, faults: (WorkerFa
     caught = err;
   }
   const ms = Date.now() - t0;
-  const threadsAfter = await settleThreads(threadsBefore, 60_000);
+  const threadsLeft = await settleThreads(0, 60_000);
   const e = caught instanceof QtaskError ? caught : null;
   return {
     code: e?.code ?? null,
@@ -83,8 +89,7 @@ async function failingFetch(p: LocalProvider, threads: number, faults: (WorkerFa
     hint: e?.hint ?? '',
     message: caught instanceof Error ? caught.message : String(caught),
     ms,
-    threadsBefore,
-    threadsAfter,
+    threadsLeft,
   };
 }
 
@@ -102,13 +107,25 @@ async function child(dir: string): Promise<void> {
   } catch (err) {
     thrownError = err instanceof Error ? err.message : String(err);
   }
+  const recovered = (fault: WorkerFault): Recovered => {
+    const stats: ParallelStats = { flushes: -1, backups: -1, dropped: -1, stopped: -1 };
+    try {
+      return { equal: firstDifference(fullGridFetch(p, EXPRS, 2, { faults: [fault], stats }), fullGridFetch(p, EXPRS, 1)) === null, error: null, stats };
+    } catch (err) {
+      return { equal: false, error: err instanceof Error ? err.message : String(err), stats };
+    }
+  };
+  const thrownWriting = recovered('throw-writing');
+  const stalled = recovered('stall');
+  const hang = recovered('hang');
+  const hung = { ...hang, threadsLeft: (await settleThreads(pooledWorkersForTests().length, 60_000)) - pooledWorkersForTests().length };
   const groups = [{ group: 'feature', fields: EXPRS, names: EXPRS }];
   const spans = p.listInstruments('all');
   const last = p.calendarDays().length - 1;
   const one = assemblePanel(p, groups, spans, 0, last, { threads: 1 });
   const two = assemblePanel(p, groups, spans, 0, last, { threads: 2 });
   const afterwardsEqual = JSON.stringify(two.dates) === JSON.stringify(one.dates) && firstDifference(one.values, two.values) === null;
-  const report: ChildReport = { oom, exit, exitInExtents, thrownInExtentsEqual, thrownEqual, thrownError, afterwardsEqual, afterwardsShared: two.values[0]?.buffer instanceof SharedArrayBuffer };
+  const report: ChildReport = { oom, exit, exitInExtents, thrownInExtentsEqual, thrownEqual, thrownError, thrownWriting, stalled, hung, afterwardsEqual, afterwardsShared: two.values[0]?.buffer instanceof SharedArrayBuffer };
   process.stdout.write(JSON.stringify(report) + '\n');
 }
 
@@ -159,11 +176,26 @@ if (childDir) {
         assert.equal(r.code, 'DATA_WORKER_DIED', `${name}: ${r.message}`);
         assert.match(r.hint, /QTASK_DATA_THREADS=1/, `${name}: hint`);
         assert.ok(r.ms < FAIL_BOUND_MS, `${name}: took ${r.ms} ms`);
-        assert.ok(r.threadsAfter <= r.threadsBefore, `${name}: ${r.threadsAfter} threads left, ${r.threadsBefore} before (a worker kept running)`);
+        assert.equal(r.threadsLeft, 0, `${name}: ${r.threadsLeft} worker/watcher threads kept running`);
       }
       assert.equal(report.thrownError, null, 'a worker that throws does not fail the fetch');
       assert.equal(report.thrownEqual, true, 'the block a throwing worker handed back is computed by the main thread');
       assert.equal(report.thrownInExtentsEqual, true, 'an extents block a throwing worker handed back is read by the main thread');
+      // 160 instruments: 5 blocks.
+      const w = report.thrownWriting;
+      assert.deepEqual([w.error, w.equal], [null, true], 'a worker that throws while writing rows: the main thread writes the block again');
+      assert.equal(w.stats.flushes, 5, 'each block written once: the committed block by the main thread after the worker threw');
+      const st = report.stalled;
+      assert.deepEqual([st.error, st.equal], [null, true], 'a stalled worker: the fetch completes with the right panel');
+      assert.ok(st.stats.backups >= 1, `the main thread computed the stalled block as a backup (${JSON.stringify(st.stats)})`);
+      assert.ok(st.stats.dropped >= 1, `the stalled worker dropped its block once it resumed (${JSON.stringify(st.stats)})`);
+      assert.equal(st.stats.flushes, 5, 'each block written exactly once: the resumed worker wrote nothing');
+      assert.equal(st.stats.stopped, 0, 'the resumed worker ended its job and stays pooled');
+      const h = report.hung;
+      assert.deepEqual([h.error, h.equal], [null, true], 'a hung worker: the fetch completes with the right panel');
+      assert.ok(h.stats.backups >= 1 && h.stats.flushes === 5, `hung: ${JSON.stringify(h.stats)}`);
+      assert.equal(h.stats.stopped, 1, 'the hung worker was stopped');
+      assert.equal(h.threadsLeft, 0, 'hung: no worker or watcher thread runs outside the pool');
       assert.equal(report.afterwardsShared, true, 'the fetch after the failures ran on worker threads');
       assert.equal(report.afterwardsEqual, true, 'threads: 2 after the failures gives the same panel as threads: 1');
     } finally {

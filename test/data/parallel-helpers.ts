@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { synthMarket, type SynthOptions } from '../../src/data/synth/synth.ts';
-import { runParallel, type WorkerFault } from '../../src/data/handler/parallel.ts';
+import { runParallel, type ParallelStats, type WorkerFault } from '../../src/data/handler/parallel.ts';
 import type { LocalProvider } from '../../src/data/provider/index.ts';
 
 /**
@@ -16,7 +16,7 @@ export function fullGridFetch(
   p: LocalProvider,
   exprs: readonly string[],
   threads: number,
-  opts: { faults?: (WorkerFault | null)[]; limitsMb?: number; viaExtents?: boolean } = {},
+  opts: { faults?: (WorkerFault | null)[]; limitsMb?: number; viaExtents?: boolean; stats?: ParallelStats } = {},
 ): Float64Array[] {
   const days = p.calendarDays();
   const instruments = p.listInstruments('all').map((s) => s.instrument);
@@ -33,6 +33,7 @@ export function fullGridFetch(
     end: days.length - 1,
     threads,
     ...(opts.faults ? { faultsForTests: opts.faults } : {}),
+    ...(opts.stats ? { statsForTests: opts.stats } : {}),
     ...(opts.limitsMb ? { workerResourceLimits: { maxOldGenerationSizeMb: opts.limitsMb } } : {}),
   });
 }

@@ -19,13 +19,14 @@ import { QtaskError } from '../../errors.ts';
 import { createSeriesEvaluator, type SeriesEvaluator } from '../expr/evaluate.ts';
 import type { LocalProvider } from '../provider/localProvider.ts';
 import type { FieldSource } from '../types.ts';
-import { BlockScatter, dataExtent, SCATTER_BLOCK, scatterBlock } from './assemble.ts';
+import { BlockScatter, dataExtent, evaluateBlock, SCATTER_BLOCK } from './assemble.ts';
 import { workerEntry, type WorkerEntry } from './workerBundle.ts';
 
 /** Control array slots (Int32). */
-const DONE = 1; // blocks computed
+/** Blocks written into the panel. DONE and DEAD are exported for parallelWorker.ts's test-only `stall`. */
+export const DONE = 1;
 const FAILED_BLOCK = 2; // a block a failed worker handed back, or -1
-const DEAD = 3; // 1 + index of a worker that stopped without finishing, or 0
+export const DEAD = 3; // 1 + index of a worker that stopped without finishing, or 0
 /** Test-only: how many faulty workers (`faultsForTests`) have claimed a block. */
 export const FAULT_CLAIMS = 4;
 const EXTENT_NEXT = 5; // next block whose stored extents to read
@@ -34,7 +35,10 @@ const FAILED_EXTENTS = 7; // an extents block a failed worker handed back, or -1
 const READY = 8; // 0 until the panel is allocated; 2 once its buffers were sent (rows still being filled); 1 once computing may start; -1 when laying out failed
 const TOUCH_NEXT = 9; // next page-touching chunk of the columns (see `touchColumns`)
 const TOUCH_DONE = 10; // page-touching chunks done
-const STATUS = 11; // STATUS + i: 1 once worker i stopped claiming blocks of its own accord
+const FLUSHES = 11; // blocks whose rows a thread began writing (a block written twice counts twice)
+const BACKUPS = 12; // other threads' blocks the main thread began computing as backups
+const DROPPED = 13; // blocks a thread stopped computing because another committed them first
+const STATUS = 14; // STATUS + i: 1 once worker i stopped claiming blocks of its own accord
 
 /**
  * A worker thread ended before finishing its share of the blocks without throwing a JavaScript
@@ -91,11 +95,13 @@ export interface LayoutPlan {
   fields: readonly string[];
   /**
    * `extentOf(i)`: first and last calendar index with data in any of `fields`, or null. Returns the
-   * row count, the live instruments and `fill`, which writes every instrument's row map (`len`
+   * row count, the live instruments, `fill`, which writes every instrument's row map (`len`
    * entries each, instrument-major, -1 where no row) into the shared buffer: called once the
-   * panel is allocated, while the workers fault its pages in.
+   * panel is allocated, while the workers fault its pages in; and optionally `whileComputing`,
+   * called on this thread once the workers compute (before this thread computes any block): work
+   * the workers do not need, such as the rows' labels.
    */
-  build(extentOf: (instrument: number) => readonly [number, number] | null): { rows: number; live: Uint8Array; fill(rowsAll: Int32Array): void };
+  build(extentOf: (instrument: number) => readonly [number, number] | null): { rows: number; live: Uint8Array; fill(rowsAll: Int32Array): void; whileComputing?: () => void };
 }
 
 export interface ParallelJob {
@@ -121,13 +127,38 @@ export interface ParallelJob {
    * claimed one before doing any, so the fault strikes while the worker holds work. Default: none.
    */
   faultsForTests?: readonly (WorkerFault | null)[];
+  /** Test-only: filled when the fetch succeeds, once its workers ended their jobs (or were stopped). */
+  statsForTests?: ParallelStats;
+}
+
+/** What happened in a fetch's computing step (`ParallelJob.statsForTests`). */
+export interface ParallelStats {
+  /** Blocks whose rows a thread began writing into the panel: the block count unless a writer failed halfway. */
+  flushes: number;
+  /** Other threads' blocks the main thread computed as backups. */
+  backups: number;
+  /** Blocks a thread stopped computing because another thread had committed them. */
+  dropped: number;
+  /** Workers that had not ended their job shortly after the panel was done, and were stopped. */
+  stopped: number;
 }
 
 /**
- * Test-only worker misbehaviour: `exit` calls process.exit(0), `oom` fills the heap, `spin` loops
- * forever, `throw` throws a JavaScript error (the block is handed back and computed here).
+ * Test-only worker misbehaviour. In the extents step every fault but `stall` and `hang` strikes
+ * at the worker's first claim. In the computing step: `throw` throws at its first claim of a block
+ * (before committing it: the block is handed back and computed here); `stall` waits there until
+ * the fetch is done (every block written) and then goes on computing that block, as a descheduled
+ * thread would; `hang` loops forever there. `exit` (process.exit(0)), `oom` (fills the heap),
+ * `spin` (loops forever) and `throw-writing` (throws) strike once it has committed its first
+ * block, holding the sole right to write its rows.
  */
-export type WorkerFault = 'exit' | 'oom' | 'spin' | 'throw';
+export type WorkerFault = 'exit' | 'oom' | 'spin' | 'throw' | 'throw-writing' | 'stall' | 'hang';
+
+/** When a worker's test fault may strike: claiming extents, claiming a block to compute, after committing it. */
+export type FaultMoment = 'extents' | 'claim' | 'commit';
+
+/** A worker's test hook, called at each `FaultMoment` with the block concerned. */
+type FaultHook = (block: number, moment: FaultMoment) => void;
 
 /** The shared buffers of a laid-out panel, as sent to workers. */
 interface SharedLayout {
@@ -147,7 +178,7 @@ export interface WorkerJob {
   start: number;
   end: number;
   control: SharedArrayBuffer;
-  /** Int32 × 2 per block: the thread that read its extents (1 = this thread, 2 + i = worker i), then 1 once claimed for computing. */
+  /** Int32 × 3 per block: the thread that read its extents (1 = this thread, 2 + i = worker i); 1 once claimed for computing; its commit state (UNCOMMITTED …). */
   blocks: SharedArrayBuffer;
   /** The layout when known up front; else `plan`, with the port the layout arrives on (READY 2). */
   layout?: SharedLayout;
@@ -161,10 +192,10 @@ const NO_EXTENT = -1;
 
 /**
  * Reads the stored extents of `fields` for blocks claimed from EXTENT_NEXT until none is left,
- * marking each block as read by `me`. A block whose reading throws is handed back (FAILED_EXTENTS)
- * for the main thread, which reads it again and so reports the error itself.
+ * marking each block as read by `me`. A block whose reading throws on a worker is handed back
+ * (FAILED_EXTENTS) for the main thread, which reads it again and so reports the error itself.
  */
-function readExtents(job: WorkerJob, fields: readonly string[], extents: Int32Array, source: FieldSource, me: number, onClaim: (block: number) => void): void {
+function readExtents(job: WorkerJob, fields: readonly string[], extents: Int32Array, source: FieldSource, me: number, onClaim: FaultHook): void {
   const control = new Int32Array(job.control);
   const blocks = new Int32Array(job.blocks);
   const n = job.instruments.length;
@@ -174,9 +205,11 @@ function readExtents(job: WorkerJob, fields: readonly string[], extents: Int32Ar
     const b = Atomics.add(control, EXTENT_NEXT, 1);
     if (b >= nBlocks) return;
     try {
-      onClaim(b);
+      onClaim(b, 'extents');
       extentsOfBlock(job, fields, extents, source, b);
     } catch (err) {
+      // On the main thread the error ends the fetch (nobody else would take the block back).
+      if (me === 1) throw err;
       while (Atomics.compareExchange(control, FAILED_EXTENTS, -1, b) !== -1) Atomics.wait(control, FAILED_EXTENTS, Atomics.load(control, FAILED_EXTENTS), 50);
       Atomics.notify(control, EXTENT_DONE);
       throw err;
@@ -231,30 +264,105 @@ function panelWriter(job: WorkerJob, layout: SharedLayout, source: FieldSource):
   return { evaluator, scatter: new BlockScatter(values, rowOf, len, job.start), live: layout.live };
 }
 
-/** Claims and computes blocks until none is left. A block whose computing throws is handed back (FAILED_BLOCK). */
-function computeBlocks(job: WorkerJob, layout: SharedLayout, source: FieldSource, me: number, onClaim: (block: number) => void, onBlock?: () => void): void {
+/**
+ * Third run of the block table: whose results a block's panel rows hold. A block is evaluated into
+ * a thread's own buffer first; the thread that finishes first moves it UNCOMMITTED → FLUSHING
+ * (compare-and-set) and alone writes the rows; the other drops its copy. FLUSH_FAILED: the writer
+ * threw while writing, so the block must be computed and written again.
+ */
+const UNCOMMITTED = 0;
+const FLUSHING = 1;
+const FLUSHED = 2;
+const FLUSH_FAILED = 3;
+
+/**
+ * A block claimed by another thread that no thread has committed yet, or -1. The main thread
+ * computes such a block as a backup once nothing is left to claim: a worker that booted late,
+ * runs cold code or shares its core with other work would otherwise keep it waiting for that
+ * block (seen: the main thread idle for ~100 ms at the end of a first fetch).
+ */
+function stragglerBlock(blocks: Int32Array, nBlocks: number): number {
+  for (let b = 0; b < nBlocks; b++) {
+    if (Atomics.load(blocks, nBlocks + b) === 1 && Atomics.load(blocks, 2 * nBlocks + b) === UNCOMMITTED) return b;
+  }
+  return -1;
+}
+
+/**
+ * Evaluates block `b` and, if no other thread committed it first, writes it into the panel and
+ * counts it DONE. Returns whether this thread wrote it. `force`: the block is this thread's to
+ * write whatever its commit state (it was handed back after its writer failed). When computing
+ * throws, a worker (`handBack`) hands the block back (FAILED_BLOCK) for the main thread; the error
+ * is rethrown either way (on the main thread it ends the fetch, as on one thread).
+ */
+function runBlock(job: WorkerJob, writer: ReturnType<typeof panelWriter>, b: number, onClaim: FaultHook, handBack: boolean, force = false): boolean {
+  const control = new Int32Array(job.control);
+  const blocks = new Int32Array(job.blocks);
+  const n = job.instruments.length;
+  const nBlocks = Math.ceil(n / SCATTER_BLOCK);
+  const commit = 2 * nBlocks + b;
+  const taken = (): boolean => !force && Atomics.load(blocks, commit) !== UNCOMMITTED;
+  let writing = false;
+  try {
+    onClaim(b, 'claim');
+    const complete = evaluateBlock(writer.evaluator, job.instruments, writer.scatter, b * SCATTER_BLOCK, Math.min(n, (b + 1) * SCATTER_BLOCK), writer.live, taken);
+    if (force) Atomics.store(blocks, commit, FLUSHING);
+    else if (!complete || Atomics.compareExchange(blocks, commit, UNCOMMITTED, FLUSHING) !== UNCOMMITTED) {
+      writer.scatter.discard();
+      Atomics.add(control, DROPPED, 1);
+      return false;
+    }
+    writing = true;
+    onClaim(b, 'commit');
+    Atomics.add(control, FLUSHES, 1);
+    writer.scatter.flush();
+    Atomics.store(blocks, commit, FLUSHED);
+  } catch (err) {
+    writer.scatter.discard();
+    if (!handBack) throw err;
+    // Rows half written: whoever takes the block back must write it again.
+    if (writing) Atomics.store(blocks, commit, FLUSH_FAILED);
+    // Hand the block back (one slot: wait while another thread's handed-back block is pending).
+    while (Atomics.compareExchange(control, FAILED_BLOCK, -1, b) !== -1) Atomics.wait(control, FAILED_BLOCK, Atomics.load(control, FAILED_BLOCK), 50);
+    Atomics.notify(control, DONE);
+    throw err;
+  }
+  Atomics.add(control, DONE, 1);
+  Atomics.notify(control, DONE);
+  return true;
+}
+
+/**
+ * Claims and computes blocks until none is left. The main thread (`me` 1) then also computes
+ * other threads' uncommitted blocks (`stragglerBlock`) until none is left.
+ */
+function computeBlocks(job: WorkerJob, writer: ReturnType<typeof panelWriter>, me: number, onClaim: FaultHook, onBlock?: () => void): void {
   const control = new Int32Array(job.control);
   const blocks = new Int32Array(job.blocks);
   const nBlocks = Math.ceil(job.instruments.length / SCATTER_BLOCK);
-  const { evaluator, scatter, live } = panelWriter(job, layout, source);
   const cursor = { own: 0, other: nBlocks - 1 };
   for (;;) {
     if (Atomics.load(control, DEAD) !== 0) return; // the fetch is failing: stop early
-    const b = claimBlock(blocks, nBlocks, me, cursor);
-    if (b < 0) return;
-    try {
-      onClaim(b);
-      scatterBlock(evaluator, job.instruments, scatter, b * SCATTER_BLOCK, Math.min(job.instruments.length, (b + 1) * SCATTER_BLOCK), undefined, live);
-    } catch (err) {
-      // Hand the block back (one slot: wait while another thread's handed-back block is pending).
-      while (Atomics.compareExchange(control, FAILED_BLOCK, -1, b) !== -1) Atomics.wait(control, FAILED_BLOCK, Atomics.load(control, FAILED_BLOCK), 50);
-      Atomics.notify(control, DONE);
-      throw err;
+    let b = claimBlock(blocks, nBlocks, me, cursor);
+    if (b < 0 && me === 1) {
+      b = stragglerBlock(blocks, nBlocks);
+      if (b >= 0) Atomics.add(control, BACKUPS, 1);
     }
-    Atomics.add(control, DONE, 1);
-    Atomics.notify(control, DONE);
-    onBlock?.();
+    if (b < 0) return;
+    if (runBlock(job, writer, b, onClaim, me !== 1)) onBlock?.();
   }
+}
+
+/**
+ * A block a worker handed back: computed here unless another thread has committed it meanwhile
+ * (a backup), or always when its writer failed halfway.
+ */
+function redoBlock(job: WorkerJob, writer: ReturnType<typeof panelWriter>, b: number): boolean {
+  const blocks = new Int32Array(job.blocks);
+  const state = Atomics.load(blocks, 2 * Math.ceil(job.instruments.length / SCATTER_BLOCK) + b);
+  if (state === FLUSH_FAILED) return runBlock(job, writer, b, ignore, false, true);
+  if (state !== UNCOMMITTED) return false;
+  return runBlock(job, writer, b, ignore, false);
 }
 
 /** Waits until READY is `at least` (2: buffers sent; 1: compute); false when the fetch is failing. */
@@ -301,16 +409,10 @@ function touchChunksPerColumn(columns: readonly SharedArrayBuffer[]): number {
  * laid out the rows and sent them, blocks to compute. Returns normally (also when the fetch is
  * failing) or throws after handing its block back.
  */
-export function workBlocks(job: WorkerJob, source: FieldSource, me: number, onClaim?: (block: number) => void): void {
-  let claimed = false;
-  const firstClaim = (b: number): void => {
-    if (claimed) return;
-    claimed = true;
-    onClaim?.(b);
-  };
+export function workBlocks(job: WorkerJob, source: FieldSource, me: number, onClaim: FaultHook = ignore): void {
   let layout = job.layout;
   if (job.plan) {
-    readExtents(job, job.plan.fields, new Int32Array(job.plan.extents), source, me, firstClaim);
+    readExtents(job, job.plan.fields, new Int32Array(job.plan.extents), source, me, onClaim);
     const control = new Int32Array(job.control);
     if (!waitReady(control, 2)) return;
     // Sent before READY was set, so it is queued on the port by now.
@@ -320,7 +422,7 @@ export function workBlocks(job: WorkerJob, source: FieldSource, me: number, onCl
     touchColumns(layout.columns, control);
     if (!waitReady(control, 1)) return;
   }
-  computeBlocks(job, layout as SharedLayout, source, me, firstClaim);
+  computeBlocks(job, panelWriter(job, layout as SharedLayout, source), me, onClaim);
 }
 
 // A worker loads its entry once (normally the prebuilt JavaScript bundle, workerBundle.ts; on the
@@ -349,6 +451,7 @@ parentPort.on('message', async ({ job, index, alive }) => {
     Atomics.notify(control, ${DONE});
   }
   Atomics.store(control, ${STATUS} + index, 1);
+  Atomics.notify(control, ${STATUS} + index);
   alive.close();
 });
 `;
@@ -372,6 +475,19 @@ export function pooledWorkersForTests(): readonly Worker[] {
   return pool;
 }
 
+/** Worker and watcher threads started and not yet exited ('exit' arrives on this thread's event loop). */
+const running = new Set<Worker>();
+
+/** Test-only: how many worker and watcher threads are running (pooled ones included). */
+export function runningThreadsForTests(): number {
+  return running.size;
+}
+
+function track(w: Worker): void {
+  running.add(w);
+  w.on('exit', () => running.delete(w));
+}
+
 function startWorker(entry: WorkerEntry, limits: ResourceLimits | undefined): Worker {
   const w = new Worker(WORKER_BOOT, {
     eval: true,
@@ -384,6 +500,7 @@ function startWorker(entry: WorkerEntry, limits: ResourceLimits | undefined): Wo
   // reported as DataWorkerDiedError, and an unhandled 'error' event would crash the process.
   w.on('error', ignore);
   w.on('exit', () => dropFromPool(w));
+  track(w);
   return w;
 }
 
@@ -423,6 +540,7 @@ function startWatcher(control: SharedArrayBuffer, workers: number): { watcher: W
     const watcher = new Worker(WATCHER_BOOT, { eval: true, workerData: { control, ports }, transferList: ports, stderr: false });
     watcher.unref();
     watcher.on('error', ignore);
+    track(watcher);
     return { watcher, ports: channels.map((c) => c.port1) };
   } catch {
     for (const c of channels) {
@@ -431,6 +549,18 @@ function startWatcher(control: SharedArrayBuffer, workers: number): { watcher: W
     }
     return null;
   }
+}
+
+/** How long a successful fetch waits for its workers to end their jobs (see `settleWorkers`). */
+const WORKER_SETTLE_MS = 100;
+
+/** Waits up to `ms` for the workers to mark STATUS; returns the numbers of those that did. */
+function settleWorkers(ctl: Int32Array, workers: readonly { i: number }[], ms: number): number[] {
+  const until = performance.now() + ms;
+  for (const { i } of workers) {
+    for (let left = until - performance.now(); Atomics.load(ctl, STATUS + i) !== 1 && left > 0; left = until - performance.now()) Atomics.wait(ctl, STATUS + i, 0, left);
+  }
+  return workers.filter(({ i }) => Atomics.load(ctl, STATUS + i) === 1).map(({ i }) => i);
 }
 
 /** Shared buffers for a panel of `rows` rows: row maps of `n` instruments × `len` days (zeroed) and `ncol` zeroed columns. */
@@ -461,7 +591,7 @@ export function runParallel(job: ParallelJob): Float64Array[] {
   const ctl = new Int32Array(control);
   ctl[FAILED_BLOCK] = -1;
   ctl[FAILED_EXTENTS] = -1;
-  const blocks = new SharedArrayBuffer(8 * nBlocks);
+  const blocks = new SharedArrayBuffer(12 * nBlocks);
   const blockState = new Int32Array(blocks);
   const plan = 'build' in job.layout ? job.layout : null;
   let layout: SharedLayout | null = plan ? null : shareLayout(job.layout as PanelLayout, n, len, job.exprs.length);
@@ -469,7 +599,8 @@ export function runParallel(job: ParallelJob): Float64Array[] {
   const wjob: WorkerJob = { root: job.source.root, freq: job.source.freq, cacheId: job.source.cacheId, exprs: job.exprs, instruments: job.instruments, start: job.start, end: job.end, control, blocks };
   if (layout) wjob.layout = layout;
   if (job.faultsForTests) wjob.faults = job.faultsForTests;
-  const workers: Worker[] = [];
+  /** Started or reused for this fetch: the worker and its number (its STATUS slot). */
+  const workers: { w: Worker; i: number }[] = [];
   const layoutPorts: MessagePort[] = [];
   let faulty = 0;
   const watch = job.threads > 1 ? startWatcher(control, job.threads - 1) : null;
@@ -486,7 +617,7 @@ export function runParallel(job: ParallelJob): Float64Array[] {
       }
       const mine: WorkerJob = channel && plan && extents ? { ...wjob, plan: { fields: plan.fields, extents, port: channel.port2 } } : wjob;
       w.postMessage({ job: mine, index: i, alive }, channel ? [alive, channel.port2] : [alive]);
-      workers.push(w);
+      workers.push({ w, i });
       if (channel) layoutPorts.push(channel.port1);
       if (job.faultsForTests?.[i]) faulty++;
     } catch {
@@ -505,6 +636,7 @@ export function runParallel(job: ParallelJob): Float64Array[] {
       const dead = Atomics.load(ctl, DEAD);
       if (dead !== 0) throw new DataWorkerDiedError(dead - 1, job.threads - 1);
     };
+    let whileComputing: (() => void) | undefined;
     if (plan && extents) {
       const ext = new Int32Array(extents);
       readExtents(wjob, plan.fields, ext, job.source, 1, ignore);
@@ -533,6 +665,7 @@ export function runParallel(job: ParallelJob): Float64Array[] {
         for (const port of layoutPorts) port.postMessage(layout);
         setReady(2);
         built.fill(new Int32Array(layout.rowsShared));
+        whileComputing = built.whileComputing;
       } catch (err) {
         setReady(-1);
         throw err;
@@ -547,8 +680,9 @@ export function runParallel(job: ParallelJob): Float64Array[] {
     }
     const shared = layout as SharedLayout;
     const report = (): void => job.onProgress?.(Math.min(n, Atomics.load(ctl, DONE) * SCATTER_BLOCK), n);
-    computeBlocks(wjob, shared, job.source, 1, ignore, report);
-    let here: ReturnType<typeof panelWriter> | null = null;
+    whileComputing?.();
+    const here = panelWriter(wjob, shared, job.source);
+    computeBlocks(wjob, here, 1, ignore, report);
     for (;;) {
       const done = Atomics.load(ctl, DONE);
       if (done >= nBlocks) {
@@ -560,19 +694,24 @@ export function runParallel(job: ParallelJob): Float64Array[] {
       Atomics.notify(ctl, FAILED_BLOCK);
       if (failed >= 0) {
         // A worker gave its block back: compute it here.
-        here ??= panelWriter(wjob, shared, job.source);
-        scatterBlock(here.evaluator, job.instruments, here.scatter, failed * SCATTER_BLOCK, Math.min(n, (failed + 1) * SCATTER_BLOCK), undefined, here.live);
-        Atomics.add(ctl, DONE, 1);
-        report();
+        if (redoBlock(wjob, here, failed)) report();
         continue;
       }
       Atomics.wait(ctl, DONE, done, 200);
     }
     ok = true;
   } finally {
-    // After a failure a worker may still hold a block or spin: none outlives the fetch.
+    // After a failure a worker may still hold a block or spin: none outlives the fetch. After a
+    // success, one may still be computing a block the main thread wrote as a backup: it drops it
+    // at its next instrument; one that has not ended its job shortly after is stuck or starved
+    // and is not kept (a pooled worker serves the next fetch only once its job has ended).
+    const settled = ok ? settleWorkers(ctl, workers, WORKER_SETTLE_MS) : [];
+    if (ok && job.statsForTests) {
+      Object.assign(job.statsForTests, { flushes: Atomics.load(ctl, FLUSHES), backups: Atomics.load(ctl, BACKUPS), dropped: Atomics.load(ctl, DROPPED), stopped: workers.length - settled.length } satisfies ParallelStats);
+    }
     const keep = ok && pooled;
-    for (const w of keep ? [] : workers) {
+    for (const { w, i } of workers) {
+      if (keep && settled.includes(i)) continue;
       dropFromPool(w);
       void w.terminate();
     }

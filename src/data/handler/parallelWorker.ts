@@ -1,6 +1,7 @@
 /** Worker-thread entry of parallel.ts: reopens the provider and computes blocks until none is left. */
 import { LocalProvider } from '../provider/localProvider.ts';
-import { FAULT_CLAIMS, workBlocks, type WorkerFault, type WorkerJob } from './parallel.ts';
+import { SCATTER_BLOCK } from './assemble.ts';
+import { DEAD, DONE, FAULT_CLAIMS, workBlocks, type FaultMoment, type WorkerFault, type WorkerJob } from './parallel.ts';
 
 /**
  * The provider of the last job, kept while jobs come from the same main-thread provider with the
@@ -15,17 +16,35 @@ export function workerMain(job: WorkerJob, index: number): void {
   const source = last.source;
   const fault = job.faults?.[index] ?? null;
   // Thread numbers in the job's block table: 1 is the main thread.
-  workBlocks(job, source, index + 2, fault === null ? undefined : () => misbehave(job, fault));
+  workBlocks(job, source, index + 2, fault === null ? undefined : faultHook(job, fault));
 }
 
-/** Test-only (see `ParallelJob.faultsForTests`): never returns. */
-function misbehave(job: WorkerJob, fault: WorkerFault): never {
+/** Test-only (see `WorkerFault`): strikes once, at the first moment the fault is for. */
+function faultHook(job: WorkerJob, fault: WorkerFault): (block: number, moment: FaultMoment) => void {
+  const beforeCommit = fault === 'stall' || fault === 'hang' || fault === 'throw';
+  let struck = false;
+  return (_block, moment) => {
+    if (struck) return;
+    const now = moment === 'extents' ? fault !== 'stall' && fault !== 'hang' : moment === 'claim' ? beforeCommit : !beforeCommit;
+    if (!now) return;
+    struck = true;
+    misbehave(job, fault);
+  };
+}
+
+/** Test-only: never returns, except `stall`, which returns once every block of the fetch is written. */
+function misbehave(job: WorkerJob, fault: WorkerFault): void {
   const control = new Int32Array(job.control);
   Atomics.add(control, FAULT_CLAIMS, 1);
   Atomics.notify(control, FAULT_CLAIMS);
+  if (fault === 'stall') {
+    const blocks = Math.ceil(job.instruments.length / SCATTER_BLOCK);
+    while (Atomics.load(control, DONE) < blocks && Atomics.load(control, DEAD) === 0) Atomics.wait(control, DONE, Atomics.load(control, DONE), 20);
+    return;
+  }
   if (fault === 'exit') process.exit(0);
-  if (fault === 'spin') for (;;);
-  if (fault === 'throw') throw new Error('test fault: worker throws mid-block');
+  if (fault === 'spin' || fault === 'hang') for (;;);
+  if (fault === 'throw' || fault === 'throw-writing') throw new Error(`test fault: worker throws (${fault})`);
   // Reachable arrays until the isolate hits its heap limit and Node stops it (ERR_WORKER_OUT_OF_MEMORY).
   const hoard: number[][] = [];
   for (;;) hoard.push(Array.from({ length: 4096 }, Math.random));
