@@ -5,9 +5,11 @@
  * instruments' stored columns (recording where the data starts and ends); this thread lays out the
  * rows from those extents and allocates the panel while the workers fault its pages in; then every
  * thread computes the blocks whose columns it read (its provider has them) and steals the others'
- * from the end, writing rows straight into panel columns backed by SharedArrayBuffers (blocks own
- * disjoint rows). `fetch()` is synchronous, so this thread works too and then blocks
- * (Atomics.wait) until every block is done. A worker that fails (cannot start, throws) hands its
+ * from the end, into a buffer of its own; the thread that commits a block first (compare-and-set)
+ * writes its rows into panel columns backed by SharedArrayBuffers (blocks own disjoint rows), so
+ * this thread, once nothing is left to claim, computes blocks other threads are still on as
+ * backups (`stragglerBlock`). `fetch()` is synchronous, so this thread works too and then blocks
+ * (Atomics.wait) until every block is written. A worker that fails (cannot start, throws) hands its
  * block back through the control array and this thread does it; results never depend on who
  * computed a block. A worker that dies without throwing (out of memory, process.exit) is noticed
  * by a watcher thread and ends the fetch with `DataWorkerDiedError` (see `WATCHER_BOOT`). Workers
@@ -27,7 +29,7 @@ import { workerEntry, type WorkerEntry } from './workerBundle.ts';
 export const DONE = 1;
 const FAILED_BLOCK = 2; // a block a failed worker handed back, or -1
 export const DEAD = 3; // 1 + index of a worker that stopped without finishing, or 0
-/** Test-only: how many faulty workers (`faultsForTests`) have claimed a block. */
+/** Test-only: how many faulty workers (`faultsForTests`) have struck. */
 export const FAULT_CLAIMS = 4;
 const EXTENT_NEXT = 5; // next block whose stored extents to read
 const EXTENT_DONE = 6; // blocks whose extents are known
@@ -122,9 +124,9 @@ export interface ParallelJob {
   workerResourceLimits?: ResourceLimits;
   /**
    * Test-only (assemblePanel never sets it, so no handler or task config reaches it): worker `i`
-   * misbehaves as `faultsForTests[i]` says right after claiming its first block (of extents when
-   * the layout is a plan), and this thread waits (up to 2 minutes) until every faulty worker has
-   * claimed one before doing any, so the fault strikes while the worker holds work. Default: none.
+   * misbehaves as `faultsForTests[i]` says (see `WorkerFault` for when each strikes), and this
+   * thread waits (up to 2 minutes) until every faulty worker has struck before doing any block, so
+   * the fault strikes while the worker holds work. Default: none.
    */
   faultsForTests?: readonly (WorkerFault | null)[];
   /** Test-only: filled when the fetch succeeds, once its workers ended their jobs (or were stopped). */
@@ -150,7 +152,9 @@ export interface ParallelStats {
  * the fetch is done (every block written) and then goes on computing that block, as a descheduled
  * thread would; `hang` loops forever there. `exit` (process.exit(0)), `oom` (fills the heap),
  * `spin` (loops forever) and `throw-writing` (throws) strike once it has committed its first
- * block, holding the sole right to write its rows.
+ * block, holding the sole right to write its rows. `stall` and `hang` are for layouts known up
+ * front: with a plan this thread would wait for them before reading any extents, and so never lay
+ * out the rows they wait for (until the 2-minute fault deadline).
  */
 export type WorkerFault = 'exit' | 'oom' | 'spin' | 'throw' | 'throw-writing' | 'stall' | 'hang';
 
