@@ -555,8 +555,13 @@ function startWatcher(control: SharedArrayBuffer, workers: number): { watcher: W
   }
 }
 
-/** How long a successful fetch waits for its workers to end their jobs (see `settleWorkers`). */
-const WORKER_SETTLE_MS = 100;
+/**
+ * How long a successful fetch waits for its workers to end their jobs (see `settleWorkers`). A
+ * worker that lost a block to a backup stops after its current instrument: ~1 ms for the first 20
+ * Alpha158 features, ~15 ms for all of Alpha158 warm, a few times that on cold code; a worker
+ * still busy after this is treated as stuck and stopped (a later fetch starts a fresh one).
+ */
+const WORKER_SETTLE_MS = 250;
 
 /** Waits up to `ms` for the workers to mark STATUS; returns the numbers of those that did. */
 function settleWorkers(ctl: Int32Array, workers: readonly { i: number }[], ms: number): number[] {
