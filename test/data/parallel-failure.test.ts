@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -51,8 +51,7 @@ interface ChildReport {
   thrownWriting: Recovered;
   /** A worker stalled before committing until every block was written: this thread computed its block; it then drops it. */
   stalled: Recovered;
-  /** A worker hung before committing: this thread computed its block; the worker is stopped. */
-  /** `threadsLeft`: worker/watcher threads running outside the pool once the hung one ended. */
+  /** A worker hung before committing: this thread computed its block; the worker is stopped (`threadsLeft`: worker/watcher threads running outside the pool afterwards). */
   hung: Recovered & { threadsLeft: number };
   afterwardsEqual: boolean;
   afterwardsShared: boolean;
@@ -163,7 +162,7 @@ const childDir = process.env[CHILD_ENV];
 if (childDir) {
   await child(childDir);
 } else {
-  test('a worker thread that dies mid-block ends the fetch with DATA_WORKER_DIED, no threads left, handler still works; a throwing one still hands its block back', { timeout: CHILD_DEADLINE_MS + 30_000 }, async () => {
+  test('a worker thread that dies mid-block ends the fetch with DATA_WORKER_DIED, no threads left, handler still works; a throwing one hands its block back; a stalled or hung one is backed up', { timeout: CHILD_DEADLINE_MS + 30_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'qtask-parfail-'));
     try {
       // 160 instruments: 5 blocks of 32, so each worker holds one while this thread has work left.
@@ -183,7 +182,7 @@ if (childDir) {
       assert.equal(report.thrownInExtentsEqual, true, 'an extents block a throwing worker handed back is read by the main thread');
       // 160 instruments: 5 blocks.
       const w = report.thrownWriting;
-      assert.deepEqual([w.error, w.equal], [null, true], 'a worker that throws while writing rows: the main thread writes the block again');
+      assert.deepEqual([w.error, w.equal], [null, true], 'a worker that throws after committing a block: the main thread writes the block');
       assert.equal(w.stats.flushes, 5, 'each block written once: the committed block by the main thread after the worker threw');
       const st = report.stalled;
       assert.deepEqual([st.error, st.equal], [null, true], 'a stalled worker: the fetch completes with the right panel');
