@@ -8,6 +8,7 @@ import {
   ExpressionError,
   type EvaluateOptions,
 } from '../../src/data/expr/index.ts';
+import { createSeriesEvaluator } from '../../src/data/expr/evaluate.ts';
 import { MemorySource, type MemorySeries } from '../../src/data/memorySource.ts';
 import { QtaskError } from '../../src/errors.ts';
 import type { FieldSource } from '../../src/data/types.ts';
@@ -272,6 +273,29 @@ test("a conventional field the data lacks (Alpha158's $vwap on Yahoo data) is Na
     () => evaluate('$vwap/$close', { source, instrument: 'A', startIdx: 0, endIdx: 2, missingFields: [] }),
     (e: unknown) => e instanceof ExpressionError && e.code === 'EXPR_FIELD' && e.column === 1,
   );
+});
+
+test('field check: lists instruments\' fields only until every field that must exist is found; fields allowed to be missing need no listing', () => {
+  class ListingSource extends MemorySource {
+    listed: string[] = [];
+    override fields(instrument: string): string[] {
+      this.listed.push(instrument);
+      return super.fields(instrument);
+    }
+  }
+  const insts = ['A', 'B', 'C', 'D'];
+  const src = new ListingSource(cal, { A: { close, open }, B: { close, open }, C: { close, open, extra: close }, D: { close, open } });
+  // Preparing an evaluator checks the fields; evaluating an instrument lists its own fields later.
+  // $vwap (conventional, absent everywhere) and $close: nothing can raise EXPR_FIELD, nothing is listed.
+  createSeriesEvaluator(['$vwap/$close', 'Mean($close,5)'], insts, 0, 9, src);
+  assert.deepEqual(src.listed, []);
+  // $extra exists only from C on: listing stops there.
+  createSeriesEvaluator(['$extra/$vwap'], insts, 0, 9, src);
+  assert.deepEqual(src.listed, ['A', 'B', 'C']);
+  // A typo is still found (every instrument listed, for the hint) and reported.
+  src.listed = [];
+  assert.throws(() => createSeriesEvaluator(['$clsoe'], insts, 0, 9, src), (e: unknown) => e instanceof ExpressionError && e.code === 'EXPR_FIELD' && /\$close/.test(e.hint ?? ''));
+  assert.deepEqual(src.listed, insts);
 });
 
 test('options can be passed nested, as {source, instrument, startIdx, endIdx, options}', () => {

@@ -164,13 +164,17 @@ function checkFields(
   const known = new Set<string>();
   // Stop at the first instruments that have every field needed: listing the fields of each of ~500
   // instruments (a readdir each) cost ~35 ms per evaluator, paid again by every worker thread. The
-  // full list is read only when a field is missing everywhere (for the error's hint).
-  let missing = needed.size;
+  // full list is read only when a field is missing everywhere (for the error's hint). Fields that
+  // may be missing (`missingFields`, e.g. Alpha158's $vwap on Yahoo data) can raise no error, so
+  // they need not be found.
+  const mustExist = [...needed].filter((f) => !missingFields.includes(f));
+  let missing = mustExist.length;
+  if (missing === 0) return;
   for (const inst of [...instruments, ...maskedInstruments(plan)]) {
     for (const f of source.fields(inst)) {
       if (known.has(f)) continue;
       known.add(f);
-      if (needed.has(f)) missing--;
+      if (mustExist.includes(f)) missing--;
     }
     if (missing === 0) return;
   }
