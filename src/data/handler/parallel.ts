@@ -191,6 +191,11 @@ export interface WorkerJob {
   faults?: readonly (WorkerFault | null)[];
 }
 
+/** Blocks of a job: runs of `SCATTER_BLOCK` consecutive instruments, the last one possibly shorter. */
+export function blockCount(job: { instruments: readonly unknown[] }): number {
+  return Math.ceil(job.instruments.length / SCATTER_BLOCK);
+}
+
 /** Extent slots: `[first, last]` per instrument, `NO_EXTENT` when it has no stored data. */
 const NO_EXTENT = -1;
 
@@ -202,8 +207,7 @@ const NO_EXTENT = -1;
 function readExtents(job: WorkerJob, fields: readonly string[], extents: Int32Array, source: FieldSource, me: number, onClaim: FaultHook): void {
   const control = new Int32Array(job.control);
   const blocks = new Int32Array(job.blocks);
-  const n = job.instruments.length;
-  const nBlocks = Math.ceil(n / SCATTER_BLOCK);
+  const nBlocks = blockCount(job);
   for (;;) {
     if (Atomics.load(control, DEAD) !== 0) return;
     const b = Atomics.add(control, EXTENT_NEXT, 1);
@@ -303,7 +307,7 @@ function runBlock(job: WorkerJob, writer: ReturnType<typeof panelWriter>, b: num
   const control = new Int32Array(job.control);
   const blocks = new Int32Array(job.blocks);
   const n = job.instruments.length;
-  const nBlocks = Math.ceil(n / SCATTER_BLOCK);
+  const nBlocks = blockCount(job);
   const commit = 2 * nBlocks + b;
   const taken = (): boolean => !force && Atomics.load(blocks, commit) !== UNCOMMITTED;
   let writing = false;
@@ -343,7 +347,7 @@ function runBlock(job: WorkerJob, writer: ReturnType<typeof panelWriter>, b: num
 function computeBlocks(job: WorkerJob, writer: ReturnType<typeof panelWriter>, me: number, onClaim: FaultHook, onBlock?: () => void): void {
   const control = new Int32Array(job.control);
   const blocks = new Int32Array(job.blocks);
-  const nBlocks = Math.ceil(job.instruments.length / SCATTER_BLOCK);
+  const nBlocks = blockCount(job);
   const cursor = { own: 0, other: nBlocks - 1 };
   for (;;) {
     if (Atomics.load(control, DEAD) !== 0) return; // the fetch is failing: stop early
@@ -363,7 +367,7 @@ function computeBlocks(job: WorkerJob, writer: ReturnType<typeof panelWriter>, m
  */
 function redoBlock(job: WorkerJob, writer: ReturnType<typeof panelWriter>, b: number): boolean {
   const blocks = new Int32Array(job.blocks);
-  const state = Atomics.load(blocks, 2 * Math.ceil(job.instruments.length / SCATTER_BLOCK) + b);
+  const state = Atomics.load(blocks, 2 * blockCount(job) + b);
   if (state === FLUSH_FAILED) return runBlock(job, writer, b, ignore, false, true);
   if (state !== UNCOMMITTED) return false;
   return runBlock(job, writer, b, ignore, false);
@@ -595,7 +599,7 @@ function shareLayout(layout: PanelLayout, n: number, len: number, ncol: number):
 export function runParallel(job: ParallelJob): Float64Array[] {
   const len = job.end - job.start + 1;
   const n = job.instruments.length;
-  const nBlocks = Math.ceil(n / SCATTER_BLOCK);
+  const nBlocks = blockCount(job);
   const control = new SharedArrayBuffer(4 * (STATUS + Math.max(0, job.threads - 1)));
   const ctl = new Int32Array(control);
   ctl[FAILED_BLOCK] = -1;

@@ -1,7 +1,6 @@
 /** Worker-thread entry of parallel.ts: reopens the provider and computes blocks until none is left. */
 import { LocalProvider } from '../provider/localProvider.ts';
-import { SCATTER_BLOCK } from './assemble.ts';
-import { DEAD, DONE, FAULT_CLAIMS, workBlocks, type FaultMoment, type WorkerFault, type WorkerJob } from './parallel.ts';
+import { blockCount, DEAD, DONE, FAULT_CLAIMS, workBlocks, type FaultMoment, type WorkerFault, type WorkerJob } from './parallel.ts';
 
 /**
  * The provider of the last job, kept while jobs come from the same main-thread provider with the
@@ -38,8 +37,7 @@ function misbehave(job: WorkerJob, fault: WorkerFault): void {
   Atomics.add(control, FAULT_CLAIMS, 1);
   Atomics.notify(control, FAULT_CLAIMS);
   if (fault === 'stall') {
-    const blocks = Math.ceil(job.instruments.length / SCATTER_BLOCK);
-    while (Atomics.load(control, DONE) < blocks && Atomics.load(control, DEAD) === 0) Atomics.wait(control, DONE, Atomics.load(control, DONE), 20);
+    while (Atomics.load(control, DONE) < blockCount(job) && Atomics.load(control, DEAD) === 0) Atomics.wait(control, DONE, Atomics.load(control, DONE), 20);
     return;
   }
   if (fault === 'exit') process.exit(0);
