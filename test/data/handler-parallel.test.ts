@@ -3,7 +3,7 @@
  * single-threaded one bit for bit, rows and values, on a synthetic LocalProvider market.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -107,6 +107,32 @@ test('pooled workers read the files again after clearCache() (they keep their co
     assertSameColumns(expected.values, fresh.values, 'after clearCache(), every thread reads the new files');
     assert.ok(fresh.values[0]?.buffer instanceof SharedArrayBuffer, 'the parallel path ran');
     assert.ok((fresh.values[0] as Float64Array)[0] !== (first.values[0] as Float64Array)[0], 'the data did change');
+  });
+});
+
+test('a parallel fetch uses the columns the provider already read: its worker needs none of the feature files', () => {
+  withSynthMarket('qtask-par-shared-', { instruments: 140, start: '2020-01-01', end: '2020-12-31', seed: 9 }, (dir) => {
+    const p = new LocalProvider(dir);
+    const c = alpha158FeatureConfig();
+    const groups = [
+      { group: 'feature', fields: c.fields.slice(0, 20), names: c.names.slice(0, 20) },
+      { group: 'label', fields: ['Ref($close, -2)/Ref($close, -1) - 1'], names: ['LABEL0'] },
+    ];
+    const spans = p.listInstruments('all');
+    const last = p.calendarDays().length - 1;
+    const one = assemblePanel(p, groups, spans, 0, last, { threads: 1 }); // reads every column this job needs
+    renameSync(join(dir, 'features'), join(dir, 'features-away'));
+    try {
+      const two = assemblePanel(p, groups, spans, 0, last, { threads: 2 });
+      assert.ok(two.values[0]?.buffer instanceof SharedArrayBuffer, 'the parallel path ran');
+      assert.deepEqual(two.dates, one.dates);
+      assert.deepEqual(two.instruments, one.instruments);
+      assertSameColumns(one.values, two.values, 'worker computing from the shared columns');
+      // The files are really out of reach: a provider that has not read them finds no data.
+      assert.equal(assemblePanel(new LocalProvider(dir), groups, spans, 0, last, { threads: 2 }).dates.length, 0);
+    } finally {
+      renameSync(join(dir, 'features-away'), join(dir, 'features'));
+    }
   });
 });
 

@@ -20,6 +20,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort, type Re
 import { QtaskError } from '../../errors.ts';
 import { createSeriesEvaluator, type SeriesEvaluator } from '../expr/evaluate.ts';
 import type { LocalProvider } from '../provider/localProvider.ts';
+import type { SharedColumns } from '../provider/sharedColumns.ts';
 import type { FieldSource } from '../types.ts';
 import { BlockScatter, dataExtent, evaluateBlock, SCATTER_BLOCK } from './assemble.ts';
 import { workerEntry, type WorkerEntry } from './workerBundle.ts';
@@ -189,6 +190,8 @@ export interface WorkerJob {
   plan?: { fields: readonly string[]; extents: SharedArrayBuffer; port: MessagePort };
   /** See `ParallelJob.faultsForTests`. */
   faults?: readonly (WorkerFault | null)[];
+  /** The main thread's cached columns (`LocalProvider.sharedColumns`), adopted by the worker's provider. */
+  columns?: SharedColumns;
 }
 
 /** Blocks of a job: runs of `SCATTER_BLOCK` consecutive instruments, the last one possibly shorter. */
@@ -610,6 +613,7 @@ export function runParallel(job: ParallelJob): Float64Array[] {
   let layout: SharedLayout | null = plan ? null : shareLayout(job.layout as PanelLayout, n, len, job.exprs.length);
   const extents = plan ? new SharedArrayBuffer(8 * n) : null;
   const wjob: WorkerJob = { root: job.source.root, freq: job.source.freq, cacheId: job.source.cacheId, exprs: job.exprs, instruments: job.instruments, start: job.start, end: job.end, control, blocks };
+  if (job.threads > 1) wjob.columns = job.source.sharedColumns();
   if (layout) wjob.layout = layout;
   if (job.faultsForTests) wjob.faults = job.faultsForTests;
   /** Started or reused for this fetch: the worker and its number (its STATUS slot). */

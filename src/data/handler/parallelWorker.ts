@@ -13,6 +13,7 @@ let last: { cacheId: string; source: LocalProvider } | null = null;
 export function workerMain(job: WorkerJob, index: number): void {
   if (last?.cacheId !== job.cacheId) last = { cacheId: job.cacheId, source: new LocalProvider(job.root, { freq: job.freq }) };
   const source = last.source;
+  if (job.columns) source.adoptColumns(job.columns);
   const fault = job.faults?.[index] ?? null;
   // Thread numbers in the job's block table: 1 is the main thread.
   workBlocks(job, source, index + 2, fault === null ? undefined : faultHook(job, fault));

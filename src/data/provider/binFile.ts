@@ -14,8 +14,11 @@ export interface StoredSeries {
   values: Float64Array;
 }
 
-/** Decodes a `.bin` file's bytes. Throws `BAD_BIN_FILE` when the size is not a whole number of float32s or the header is not an index. */
-export function decodeBin(bytes: Uint8Array, path: string): StoredSeries {
+/**
+ * Decodes a `.bin` file's bytes. Throws `BAD_BIN_FILE` when the size is not a whole number of
+ * float32s or the header is not an index. `alloc` gives the values' array (default: a new one).
+ */
+export function decodeBin(bytes: Uint8Array, path: string, alloc: (n: number) => Float64Array = newFloat64Array): StoredSeries {
   if (bytes.byteLength < 4 || bytes.byteLength % 4 !== 0) {
     throw new DataError('BAD_BIN_FILE', `${path}: ${bytes.byteLength} bytes is not a start index plus float32 values`, {
       path,
@@ -39,13 +42,17 @@ export function decodeBin(bytes: Uint8Array, path: string): StoredSeries {
     });
   }
   // set() widens natively; Float64Array.from walks the source through the iterator protocol.
-  const values = new Float64Array(n - 1);
+  const values = alloc(n - 1);
   values.set(f32.subarray(1));
   return { startIdx, values };
 }
 
-/** Reads and decodes a `.bin` file; `null` when it does not exist. */
-export function readBin(path: string): StoredSeries | null {
+function newFloat64Array(n: number): Float64Array {
+  return new Float64Array(n);
+}
+
+/** Reads and decodes a `.bin` file; `null` when it does not exist. `alloc`: as for `decodeBin`. */
+export function readBin(path: string, alloc?: (n: number) => Float64Array): StoredSeries | null {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
@@ -53,7 +60,7 @@ export function readBin(path: string): StoredSeries | null {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new DataError('BAD_BIN_FILE', `cannot read ${path}: ${(e as Error).message}`, { path, cause: e });
   }
-  return decodeBin(bytes, path);
+  return decodeBin(bytes, path, alloc);
 }
 
 /** Encodes values starting at calendar index `startIdx` into `.bin` bytes (values rounded to float32). */

@@ -11,6 +11,7 @@ import { readBin, type StoredSeries } from './binFile.ts';
 import { DataError } from './errors.ts';
 import { filterSpans, parseInstruments, type UniverseSpans } from './instruments.ts';
 import { fileStemToSymbol, normalizeFieldName, symbolToDirName } from './names.ts';
+import { adoptColumns, SharedColumnStore, type SharedColumns } from './sharedColumns.ts';
 
 /**
  * Fields qlib's shipped data conventionally has. Asking for one of these that the data lacks gives
@@ -59,6 +60,9 @@ export class LocalProvider implements FieldSource {
   readonly calendar: Calendar;
   private readonly unknownField: 'error' | 'nan';
   private readonly columns = new Map<string, StoredSeries | null>();
+  /** Where read columns are decoded: shared memory, so data worker threads can use them too. */
+  private columnStore = new SharedColumnStore();
+  private readonly allocColumn = (n: number): Float64Array => this.columnStore.alloc(n);
   private readonly universes = new Map<string, UniverseSpans>();
   /** Per feature directory: its fields (one readdir per instrument, not one per handler pass). */
   private readonly fieldLists = new Map<string, string[]>();
@@ -191,9 +195,10 @@ export class LocalProvider implements FieldSource {
     const dir = symbolToDirName(instrument);
     const key = `${dir}\u0000${f}`;
     if (this.columns.has(key)) return this.columns.get(key) ?? null;
-    const series = readBin(join(this.root, 'features', dir, `${f}.${this.freq}.bin`));
+    const series = readBin(join(this.root, 'features', dir, `${f}.${this.freq}.bin`), this.allocColumn);
     if (series === null) this.checkFieldKnown(f, field);
     this.columns.set(key, series);
+    this.columnStore.record(key, series);
     return series;
   }
 
@@ -242,10 +247,28 @@ export class LocalProvider implements FieldSource {
     return { startIdx: this.calendar.firstIndexOnOrAfter(start), endIdx: this.calendar.lastIndexOnOrBefore(end) };
   }
 
+  /**
+   * The columns read so far, for a data worker thread's provider on the same directory to adopt
+   * (`adoptColumns`) instead of reading the files again. Missing files are included. The arrays
+   * are the provider's own and grow with later reads: post them (which copies), do not keep them.
+   */
+  sharedColumns(): SharedColumns {
+    return this.columnStore.snapshot();
+  }
+
+  /**
+   * Takes over another provider's columns (`sharedColumns()` of a provider on the same directory
+   * and cache generation) where this one has not read them itself.
+   */
+  adoptColumns(shared: SharedColumns): void {
+    adoptColumns(this.columns, shared);
+  }
+
   /** Forgets cached columns and universes (after the directory was rewritten). */
   clearCache(): void {
     this.cacheGeneration += 1;
     this.columns.clear();
+    this.columnStore = new SharedColumnStore();
     this.fieldLists.clear();
     this.universes.clear();
     this.fieldSet = null;
