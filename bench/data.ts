@@ -131,19 +131,26 @@ function arrayFrame(p: LocalProvider): pl.DataFrame {
   return df.withColumns(...POLARS_FIELDS.map((k) => pl.col(k).fillNan(null).alias(k)));
 }
 
-/** The same frame from typed columns filled with native copies: a faster build of the same data. */
-function typedFrame(p: LocalProvider): pl.DataFrame {
+/**
+ * The same frame from typed columns filled with native copies: a faster build of the same data.
+ * `codes`: the instrument column holds each instrument's index in the (sorted) universe as an
+ * int32 instead of its name, which spares polars converting ~600k JS strings; codes sort as the
+ * names do, so the query and its row order are unchanged (its output names instruments by code).
+ */
+function typedFrame(p: LocalProvider, codes = false): pl.DataFrame {
   const spans = p.listInstruments('all');
   const cal = p.calendarDays();
   const ranges = spans.map((sp) => [cal.indexOf(sp.start), cal.indexOf(sp.end)] as const);
   const total = ranges.reduce((n, [a, b]) => n + (b - a + 1), 0);
-  const inst = new Array<string>(total).fill('');
+  const inst = codes ? new Int32Array(total) : new Array<string>(total).fill('');
+  const names = [...new Set(spans.map((sp) => sp.instrument))].sort();
   const tcol = new Float64Array(total); // float64, as the number[] column of arrayFrame
   const f: Record<string, Float64Array> = Object.fromEntries(POLARS_FIELDS.map((k) => [k, new Float64Array(total)]));
   let at = 0;
   spans.forEach((sp, k) => {
     const [a, b] = ranges[k] as readonly [number, number];
-    inst.fill(sp.instrument, at, at + b - a + 1);
+    if (inst instanceof Int32Array) inst.fill(names.indexOf(sp.instrument), at, at + b - a + 1);
+    else inst.fill(sp.instrument, at, at + b - a + 1);
     for (let t = a; t <= b; t++) tcol[at + t - a] = t;
     for (const name of POLARS_FIELDS) (f[name] as Float64Array).set(p.load(sp.instrument, name, a, b), at);
     at += b - a + 1;
@@ -155,14 +162,14 @@ function typedFrame(p: LocalProvider): pl.DataFrame {
 /**
  * Worker: the same 20 features as one polars lazy query. The long frame (instrument, t, OHLCV) is
  * built from the same .bin files first; building it is timed separately (`load`), the query is
- * `seconds`. Missing days are null (polars' rolling skips nulls, as pandas skips NaN). `typed`:
- * build the frame from typed columns (`typedFrame`) instead of JS arrays (`arrayFrame`); the query
- * is the same.
+ * `seconds`. Missing days are null (polars' rolling skips nulls, as pandas skips NaN). `build`:
+ * the frame from JS arrays (`arrayFrame`), from typed columns (`typedFrame`), or from typed columns
+ * with int32 instrument codes; the query is the same.
  */
-function workerPolars20(provider: string, typed = false): Result & { load_seconds: number } {
+function workerPolars20(provider: string, build: 'arrays' | 'typed' | 'codes' = 'arrays'): Result & { load_seconds: number } {
   const p = new LocalProvider(provider);
   const t0 = performance.now();
-  const df = typed ? typedFrame(p) : arrayFrame(p);
+  const df = build === 'arrays' ? arrayFrame(p) : typedFrame(p, build === 'codes');
   const load = (performance.now() - t0) / 1000;
   const o = pl.col('open'), h = pl.col('high'), l = pl.col('low'), c = pl.col('close');
   const rng = h.minus(l).plus(1e-12);
@@ -221,7 +228,8 @@ async function main(): Promise<void> {
       worker === 'qtask158' ? workerQtask158(provider)
       : worker === 'qtask20' ? workerQtask20(provider)
       : worker === 'qtask20mem' ? workerQtask20Mem(provider)
-      : worker === 'polars20typed' ? workerPolars20(provider, true)
+      : worker === 'polars20typed' ? workerPolars20(provider, 'typed')
+      : worker === 'polars20codes' ? workerPolars20(provider, 'codes')
       : workerPolars20(provider);
     process.stdout.write(JSON.stringify(res) + '\n');
     return;
@@ -250,6 +258,7 @@ async function main(): Promise<void> {
       m: runWorker('qtask20mem', provider as string),
       p: runWorker('polars20', provider as string),
       pt: runWorker('polars20typed', provider as string),
+      pc: runWorker('polars20codes', provider as string),
     }));
     const load1 = loadavg()[0] as number;
     const med = (f: (t: (typeof triples)[number]) => number) => median(triples.map(f));
@@ -260,8 +269,12 @@ async function main(): Promise<void> {
     const ratioE2E = med((t) => (t.p.seconds + (t.p.load_seconds ?? 0)) / t.q.seconds);
     const e2eTyped = med((t) => t.pt.seconds + (t.pt.load_seconds ?? 0));
     const ratioE2ETyped = med((t) => (t.pt.seconds + (t.pt.load_seconds ?? 0)) / t.q.seconds);
+    const e2eCodes = med((t) => t.pc.seconds + (t.pc.load_seconds ?? 0));
+    const ratioE2ECodes = med((t) => (t.pc.seconds + (t.pc.load_seconds ?? 0)) / t.q.seconds);
     const ratioCold = med((t) => t.p.seconds / t.m.seconds);
     const ratioWarm = med((t) => (t.p.warm_seconds ?? 0) / (t.m.warm_seconds ?? 1));
+    const ratioColdCodes = med((t) => t.pc.seconds / t.m.seconds);
+    const ratioWarmCodes = med((t) => (t.pc.warm_seconds ?? 0) / (t.m.warm_seconds ?? 1));
     let qlib: ReturnType<typeof runQlib> = 'skipped (--skip-qlib)';
     if (!process.argv.includes('--skip-qlib')) {
       process.stderr.write('qlib Alpha158 (minutes)…\n');
@@ -270,6 +283,7 @@ async function main(): Promise<void> {
     const mb = (x: number) => `${x.toFixed(0)} MB`;
     const s = (x: number) => `${x.toFixed(2)} s`;
     const typedParts = `${s(med((t) => t.pt.load_seconds ?? 0))} build + ${s(med((t) => t.pt.seconds))} query`;
+    const codesParts = `${s(med((t) => t.pc.load_seconds ?? 0))} build + ${s(med((t) => t.pc.seconds))} query`;
     console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}; runs per qtask/polars row: ${runs} (median)`);
     const threadsNote = process.env['QTASK_DATA_THREADS'] ? `QTASK_DATA_THREADS=${process.env['QTASK_DATA_THREADS']}` : 'default';
     console.log(`qtask data threads (${threadsNote}): Alpha158 + LABEL0 ${defaultThreads(q158.rows * q158.cols)}, first 20 ${defaultThreads(q20.rows * q20.cols)}`);
@@ -290,11 +304,16 @@ async function main(): Promise<void> {
     console.log(`| (i) end to end, polars frame from typed columns | same, polars' frame built with native copies (${typedParts}) | ${s(q20.seconds)} | ${s(e2eTyped)} | ${ratioE2ETyped.toFixed(2)}x |`);
     console.log(`| (ii) compute only, first run | raw columns in memory → result (qtask fetch after reading the .bin columns, ${s(m20.load_seconds)}; polars query on its frame) | ${s(m20.seconds)} | ${s(p20.seconds)} | ${ratioCold.toFixed(2)}x |`);
     console.log(`| (ii) compute only, second run | same, run again in the same process | ${s(m20.warm_seconds)} | ${s(p20.warm_seconds ?? 0)} | ${ratioWarm.toFixed(2)}x |`);
+    console.log(`| (i) end to end, polars with int32 instrument codes | typed columns, instruments as codes (${codesParts}) | ${s(q20.seconds)} | ${s(e2eCodes)} | ${ratioE2ECodes.toFixed(2)}x |`);
+    console.log(`| (ii) compute only, first run, polars on codes | the query on the coded frame | ${s(m20.seconds)} | ${s(med((t) => t.pc.seconds))} | ${ratioColdCodes.toFixed(2)}x |`);
+    console.log(`| (ii) compute only, second run, polars on codes | same, run again | ${s(m20.warm_seconds)} | ${s(med((t) => t.pc.warm_seconds ?? 0))} | ${ratioWarmCodes.toFixed(2)}x |`);
     const rel = Math.abs((q20.check ?? 0) - (p20.check ?? 0)) / Math.abs(q20.check ?? 1);
     console.log('');
     console.log(`cross-check first 20: sum of finite values qtask ${q20.check?.toExponential(9)} vs polars ${p20.check?.toExponential(9)} (rel diff ${rel.toExponential(1)}); rows ${q20.rows} vs ${p20.rows}`);
     const typedSame = triples.every((t) => t.pt.check === t.p.check && t.pt.rows === t.p.rows);
     console.log(`polars from typed columns: ${typedSame ? 'same sum and rows as from JS arrays in every run' : 'DIFFERS from the JS-array frame'}`);
+    const codesSame = triples.every((t) => t.pc.check === t.p.check && t.pc.rows === t.p.rows);
+    console.log(`polars with instrument codes: ${codesSame ? 'same sum and rows as from JS arrays in every run' : 'DIFFERS from the JS-array frame'}`);
     if (!process.argv.includes('--skip-import')) {
       process.stderr.write('import vs dump_all…\n');
       console.log('');
