@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { isQtaskError } from '../errors.ts';
 import { commandModules } from './commands/index.ts';
+import { OutputClosedError } from './output.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -22,10 +23,16 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  // Output written through process.stdout reports a closed reader asynchronously.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
+    if (e instanceof OutputClosedError) return 0; // `qtask … | head`: the reader had enough
     if (e instanceof CommanderError) {
       // commander already printed its message (usage errors, --help, --version).
       return e.exitCode;

@@ -2,9 +2,45 @@
  * Shared printing for the CLI: data goes to stdout (a table for people, `--json` for scripts),
  * notes and progress go to stderr so that stdout stays pipe-able.
  */
+import { writeSync } from 'node:fs';
 import type { StatusCounts } from '../store/types.ts';
 import type { TaskDocument } from '../task/types.ts';
 import { TASK_STATUSES } from '../task/types.ts';
+
+/**
+ * The reader of stdout went away (EPIPE: `qtask … | head` once head has its lines). Not a failure
+ * of the command: the CLI stops writing and exits 0 quietly (the reader's own status tells how it
+ * went).
+ */
+export class OutputClosedError extends Error {
+  constructor() {
+    super('the reader of the output closed it');
+    this.name = 'OutputClosedError';
+  }
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Writes all of `data` to `fd`, synchronously. stdout is often a non-blocking pipe or socket
+ * (libuv makes it so once `process.stdout` is used): when the reader is slower, a write takes only
+ * part of the data or fails with EAGAIN, so this writes the rest after a 1 ms pause until none is
+ * left. Throws `OutputClosedError` on EPIPE.
+ */
+export function writeAllSync(fd: number, data: string | Uint8Array): void {
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  let off = 0;
+  while (off < bytes.length) {
+    try {
+      off += writeSync(fd, bytes, off, bytes.length - off);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') Atomics.wait(pause, 0, 0, 1);
+      else if (code === 'EPIPE') throw new OutputClosedError();
+      else throw e;
+    }
+  }
+}
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);

@@ -4,7 +4,7 @@
  * src/cli/commands/data.ts.
  */
 import type { Command } from 'commander';
-import { writeSync } from 'node:fs';
+import { writeAllSync } from '../../cli/output.ts';
 import type { Panel } from '../types.ts';
 import { LocalProvider } from '../provider/index.ts';
 import { HandlerConfigError } from './errors.ts';
@@ -94,7 +94,7 @@ export function writePanel(fd: number, panel: Panel, columns: readonly string[],
   let buf = '';
   const flush = (force = false): void => {
     if (buf.length > (force ? 0 : 1 << 16)) {
-      writeSync(fd, buf);
+      writeAllSync(fd, buf);
       buf = '';
     }
   };
