@@ -53,6 +53,8 @@ test('qtask data features: bad options are one-line typed errors, exit 2, no out
     [['--data-key', 'cooked'], /FEATURES_OPTION: --data-key/],
     [['--format', 'xml'], /FEATURES_OPTION: --format/],
     [['--start', '2020-13-01'], /HANDLER_CONFIG: --start: "2020-13-01" is not a date/],
+    // with --columns too: the error names the option, not the handler config built from it
+    [['--start', '2020-01-06', '--end', '2020-01-02', '--columns', 'KMID'], /FEATURES_OPTION: --start: --start 2020-01-06 is after --end 2020-01-02/],
   ];
   for (const [args, re] of cases) {
     const r = qtask('data', 'features', dir, ...args);
@@ -63,6 +65,15 @@ test('qtask data features: bad options are one-line typed errors, exit 2, no out
   const missing = qtask('data', 'features', join(dir, 'nope'));
   assert.equal(missing.code, 2);
   assert.match(missing.err, /PROVIDER_NOT_FOUND/);
+});
+
+test('qtask data features --instruments: a listed symbol without data has no rows and a note on stderr says so', () => {
+  const r = qtask('data', 'features', dir, '--instruments', 'AAA,ZZZ', '--end', '2020-01-03', '--columns', 'KMID');
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(r.out.trim().split('\n').map((l) => l.split(',')[1]), ['instrument', 'AAA', 'AAA']);
+  assert.match(r.err, /^qtask: note: no data for ZZZ in .* it has no rows\n$/);
+  const quiet = qtask('data', 'features', dir, '--instruments', 'AAA', '--end', '2020-01-03', '--columns', 'KMID');
+  assert.equal(quiet.err, '');
 });
 
 /** A synthetic market big enough that the features output (> 1 MB) fills a pipe. */

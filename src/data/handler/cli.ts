@@ -4,7 +4,7 @@
  * src/cli/commands/data.ts.
  */
 import type { Command } from 'commander';
-import { writeAllSync } from '../../cli/output.ts';
+import { note, writeAllSync } from '../../cli/output.ts';
 import type { Panel } from '../types.ts';
 import { LocalProvider } from '../provider/index.ts';
 import { HandlerConfigError } from './errors.ts';
@@ -49,6 +49,7 @@ export function featuresHandler(provider: LocalProvider, flags: FeaturesFlags): 
   if (!Number.isInteger(precision) || precision < 1 || precision > 17) throw optError('--precision must be an integer from 1 to 17', '--precision', 'the default 9 prints float32 values exactly');
   const start = configDate(flags.start, '--start');
   const end = configDate(flags.end, '--end');
+  if (start !== null && end !== null && start > end) throw optError(`--start ${start} is after --end ${end}`, '--start', 'swap them');
   const insts = list(flags.instruments);
   let instruments: string | string[] = 'all';
   if (insts && insts.length === 1 && provider.markets().includes((insts[0] as string).toLowerCase())) instruments = (insts[0] as string).toLowerCase();
@@ -141,6 +142,11 @@ export function registerFeatures(data: Command): void {
     .action((providerDir: string, flags: FeaturesFlags) => {
       const provider = new LocalProvider(providerDir);
       const { handler, columns, dataKey } = featuresHandler(provider, flags);
+      // As in qlib, a listed symbol without data just has no rows; say so, since it is most often a typo.
+      const listed = Array.isArray(handler.instruments) ? handler.instruments : [];
+      const stored = new Set(listed.length ? provider.featureSymbols() : []);
+      const missing = listed.filter((sym) => !stored.has(sym));
+      if (missing.length) note(`qtask: note: no data for ${missing.join(', ')} in ${providerDir} (no features/<symbol> directory); ${missing.length === 1 ? 'it has' : 'they have'} no rows`);
       const panel = handler.fetch(null, { dataKey });
       writePanel(1, panel, columns ?? panel.columns, flags.format as 'csv' | 'json', Number(flags.precision));
     });
