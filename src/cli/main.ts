@@ -23,10 +23,11 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  // Output written through process.stdout reports a closed reader asynchronously.
+  // A closed reader (`qtask … | head`) surfaces here, asynchronously, for output written through
+  // process.stdout: the rest of the output is dropped (the stream is destroyed, later writes fail
+  // quietly) and the command goes on to its end; a running `qtask worker` keeps working.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-    throw e;
+    if (e.code !== 'EPIPE') throw e;
   });
   try {
     await program.parseAsync(argv);
