@@ -83,10 +83,46 @@ export function featuresHandler(provider: LocalProvider, flags: FeaturesFlags): 
   return { handler, columns, dataKey };
 }
 
-function formatNumber(x: number, precision: number): string {
+/**
+ * `x` rounded to `precision` significant digits, printed as JavaScript prints the nearest double
+ * (`String(Number(x.toPrecision(precision)))`: no trailing zeros, exponent only below 1e-6 or from
+ * 1e21); NaN is empty. Up to 15 digits distinct decimals are distinct (normal) doubles, so that string is
+ * `toPrecision`'s with its zeros trimmed — worked out on the string here, which is ~2x faster than
+ * parsing and printing again (a full Alpha158 dump prints ~95M numbers).
+ */
+export function formatNumber(x: number, precision: number): string {
   if (Number.isNaN(x)) return '';
   if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
-  return String(Number(x.toPrecision(precision)));
+  const s = x.toPrecision(precision);
+  // Beyond 15 digits, or for subnormals (fewer bits), two decimals can share a double; near the
+  // largest double the rounded decimal can overflow to Infinity.
+  const abs = Math.abs(x);
+  if (precision > 15 || (abs !== 0 && abs < 2.2250738585072014e-308) || abs >= 1e308) return String(Number(s));
+  const e = s.indexOf('e');
+  if (e < 0) return s.indexOf('.') < 0 ? s : trimFraction(s);
+  const exp = Number(s.slice(e + 1));
+  const mantissa = trimFraction(s.slice(0, e));
+  if (exp < 21 && exp > -7) return shiftPoint(mantissa, exp); // toPrecision chose an exponent where String prints digits
+  return `${mantissa}e${exp < 0 ? '' : '+'}${exp}`;
+}
+
+/** "1.2300" → "1.23", "100.000" → "100" (the string has a decimal point). */
+function trimFraction(s: string): string {
+  let end = s.length;
+  while (s.charCodeAt(end - 1) === 48) end--; // '0'
+  if (s.charCodeAt(end - 1) === 46) end--; // '.'
+  return s.slice(0, end);
+}
+
+/** A trimmed mantissa ("-1.2345") times 10^exp (0 ≤ exp < 21 here: digits only, no point needed past them). */
+function shiftPoint(mantissa: string, exp: number): string {
+  const neg = mantissa.startsWith('-');
+  const m = neg ? mantissa.slice(1) : mantissa;
+  const digits = m.replace('.', '');
+  const intLen = m.indexOf('.') < 0 ? m.length : m.indexOf('.');
+  const point = intLen + exp;
+  const body = point >= digits.length ? digits + '0'.repeat(point - digits.length) : `${digits.slice(0, point)}.${digits.slice(point)}`;
+  return neg ? `-${body}` : body;
 }
 
 /** Writes the panel as CSV or JSON to a file descriptor, in chunks (no row objects kept). */
