@@ -20,7 +20,9 @@ export interface SharedColumns {
 export class SharedColumnStore {
   private readonly chunks: SharedArrayBuffer[] = [];
   private readonly chunkIndex = new Map<ArrayBufferLike, number>();
-  private used = CHUNK_BYTES;
+  /** The chunk small columns are carved from (a long column's own chunk never is), and its bytes used. */
+  private current: SharedArrayBuffer | null = null;
+  private used = 0;
   // Kept as columns are recorded, so a snapshot costs nothing on the fetch's critical path.
   private readonly keys: string[] = [];
   private readonly places: number[] = [];
@@ -29,11 +31,11 @@ export class SharedColumnStore {
   alloc(n: number): Float64Array {
     const bytes = n * 8;
     if (bytes > CHUNK_BYTES) return new Float64Array(this.addChunk(bytes), 0, n);
-    if (this.used + bytes > CHUNK_BYTES) {
-      this.addChunk(CHUNK_BYTES);
+    if (this.current === null || this.used + bytes > CHUNK_BYTES) {
+      this.current = this.addChunk(CHUNK_BYTES);
       this.used = 0;
     }
-    const out = new Float64Array(this.chunks[this.chunks.length - 1] as SharedArrayBuffer, this.used, n);
+    const out = new Float64Array(this.current, this.used, n);
     this.used += bytes;
     return out;
   }
