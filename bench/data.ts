@@ -143,13 +143,13 @@ function typedFrame(p: LocalProvider, codes = false): pl.DataFrame {
   const ranges = spans.map((sp) => [cal.indexOf(sp.start), cal.indexOf(sp.end)] as const);
   const total = ranges.reduce((n, [a, b]) => n + (b - a + 1), 0);
   const inst = codes ? new Int32Array(total) : new Array<string>(total).fill('');
-  const names = [...new Set(spans.map((sp) => sp.instrument))].sort();
+  const codeOf = new Map([...new Set(spans.map((sp) => sp.instrument))].sort().map((name, k) => [name, k]));
   const tcol = new Float64Array(total); // float64, as the number[] column of arrayFrame
   const f: Record<string, Float64Array> = Object.fromEntries(POLARS_FIELDS.map((k) => [k, new Float64Array(total)]));
   let at = 0;
   spans.forEach((sp, k) => {
     const [a, b] = ranges[k] as readonly [number, number];
-    if (inst instanceof Int32Array) inst.fill(names.indexOf(sp.instrument), at, at + b - a + 1);
+    if (inst instanceof Int32Array) inst.fill(codeOf.get(sp.instrument) as number, at, at + b - a + 1);
     else inst.fill(sp.instrument, at, at + b - a + 1);
     for (let t = a; t <= b; t++) tcol[at + t - a] = t;
     for (const name of POLARS_FIELDS) (f[name] as Float64Array).set(p.load(sp.instrument, name, a, b), at);

@@ -9,19 +9,25 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { assemblePanel } from '../../src/data/handler/assemble.ts';
 import { alpha158FeatureConfig } from '../../src/data/handler/alpha158.ts';
+import type { ColumnGroup } from '../../src/data/handler/loader.ts';
 import { defaultThreads } from '../../src/data/handler/parallel.ts';
 import { LocalProvider } from '../../src/data/provider/index.ts';
 import { decodeBin, encodeBin } from '../../src/data/provider/binFile.ts';
 import { assertSameColumns, withSynthMarket } from './parallel-helpers.ts';
 
+/** Alpha158 features `[from, to)` and qlib's label, as handler column groups. */
+function alpha158Groups(from: number, to: number): ColumnGroup[] {
+  const c = alpha158FeatureConfig();
+  return [
+    { group: 'feature', fields: c.fields.slice(from, to), names: c.names.slice(from, to) },
+    { group: 'label', fields: ['Ref($close, -2)/Ref($close, -1) - 1'], names: ['LABEL0'] },
+  ];
+}
+
 test('threads: 2 gives the same panel as threads: 1 (140 instruments, 40 Alpha158 columns + label)', () => {
   withSynthMarket('qtask-par-', { instruments: 140, start: '2020-01-01', end: '2020-12-31', seed: 3 }, (dir) => {
     const p = new LocalProvider(dir);
-    const c = alpha158FeatureConfig();
-    const groups = [
-      { group: 'feature', fields: c.fields.slice(60, 100), names: c.names.slice(60, 100) },
-      { group: 'label', fields: ['Ref($close, -2)/Ref($close, -1) - 1'], names: ['LABEL0'] },
-    ];
+    const groups = alpha158Groups(60, 100);
     const days = p.calendarDays();
     const spans = p.listInstruments('all');
     const progress: number[] = [];
@@ -113,11 +119,7 @@ test('pooled workers read the files again after clearCache() (they keep their co
 test('a parallel fetch uses the columns the provider already read: its worker needs none of the feature files', () => {
   withSynthMarket('qtask-par-shared-', { instruments: 140, start: '2020-01-01', end: '2020-12-31', seed: 9 }, (dir) => {
     const p = new LocalProvider(dir);
-    const c = alpha158FeatureConfig();
-    const groups = [
-      { group: 'feature', fields: c.fields.slice(0, 20), names: c.names.slice(0, 20) },
-      { group: 'label', fields: ['Ref($close, -2)/Ref($close, -1) - 1'], names: ['LABEL0'] },
-    ];
+    const groups = alpha158Groups(0, 20);
     const spans = p.listInstruments('all');
     const last = p.calendarDays().length - 1;
     const one = assemblePanel(p, groups, spans, 0, last, { threads: 1 }); // reads every column this job needs

@@ -613,7 +613,7 @@ export function runParallel(job: ParallelJob): Float64Array[] {
   let layout: SharedLayout | null = plan ? null : shareLayout(job.layout as PanelLayout, n, len, job.exprs.length);
   const extents = plan ? new SharedArrayBuffer(8 * n) : null;
   const wjob: WorkerJob = { root: job.source.root, freq: job.source.freq, cacheId: job.source.cacheId, exprs: job.exprs, instruments: job.instruments, start: job.start, end: job.end, control, blocks };
-  if (job.threads > 1) wjob.columns = job.source.sharedColumns();
+  wjob.columns = job.source.sharedColumns();
   if (layout) wjob.layout = layout;
   if (job.faultsForTests) wjob.faults = job.faultsForTests;
   /** Started or reused for this fetch: the worker and its number (its STATUS slot). */
