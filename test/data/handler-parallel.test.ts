@@ -3,7 +3,7 @@
  * single-threaded one bit for bit, rows and values, on a synthetic LocalProvider market.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -13,7 +13,7 @@ import type { ColumnGroup } from '../../src/data/handler/loader.ts';
 import { defaultThreads } from '../../src/data/handler/parallel.ts';
 import { LocalProvider } from '../../src/data/provider/index.ts';
 import { decodeBin, encodeBin } from '../../src/data/provider/binFile.ts';
-import { assertSameColumns, withSynthMarket } from './parallel-helpers.ts';
+import { assertSameColumns, keepDays, withSynthMarket } from './parallel-helpers.ts';
 
 /** Alpha158 features `[from, to)` and qlib's label, as handler column groups. */
 function alpha158Groups(from: number, to: number): ColumnGroup[] {
@@ -49,15 +49,7 @@ test('threads: 2 equals threads: 1 on ragged data: partial spans, truncated file
     const full = new LocalProvider(dir);
     const days = full.calendarDays();
     const symbols = full.instruments('all');
-    const keep = (sym: string, from: number, to: number): void => {
-      // rewrite every field of `sym` to hold only calendar indices [from, to]
-      const fdir = join(dir, 'features', sym.toLowerCase());
-      for (const f of readdirSync(fdir)) {
-        const st = decodeBin(readFileSync(join(fdir, f)), f);
-        const a = Math.max(from, st.startIdx);
-        writeFileSync(join(fdir, f), encodeBin(a, st.values, a - st.startIdx, to - st.startIdx + 1));
-      }
-    };
+    const keep = (sym: string, from: number, to: number): void => keepDays(dir, sym, from, to);
     const last = days.length - 1;
     keep(symbols[3] as string, 0, 40); // data ends early: rows only while it has data
     keep(symbols[40] as string, 100, last); // data starts late

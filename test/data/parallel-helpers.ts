@@ -1,11 +1,12 @@
 /** Shared by the data-thread tests: a parallel fetch over a provider's full grid, and bit-for-bit column checks. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { synthMarket, type SynthOptions } from '../../src/data/synth/synth.ts';
 import { runParallel, type ParallelStats, type WorkerFault } from '../../src/data/handler/parallel.ts';
 import type { LocalProvider } from '../../src/data/provider/index.ts';
+import { decodeBin, encodeBin } from '../../src/data/provider/binFile.ts';
 
 /**
  * `runParallel` over every instrument on every day of `p` (row `t * n + k`). `viaExtents`: pass
@@ -64,5 +65,15 @@ export function withSynthMarket<T>(prefix: string, options: Omit<SynthOptions, '
     return fn(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Rewrites every field of `sym` in the market at `dir` to hold only calendar indices [from, to]. */
+export function keepDays(dir: string, sym: string, from: number, to: number): void {
+  const fdir = join(dir, 'features', sym.toLowerCase());
+  for (const f of readdirSync(fdir)) {
+    const st = decodeBin(readFileSync(join(fdir, f)), f);
+    const a = Math.max(from, st.startIdx);
+    writeFileSync(join(fdir, f), encodeBin(a, st.values, a - st.startIdx, to - st.startIdx + 1));
   }
 }

@@ -487,7 +487,9 @@ export interface SeriesEvaluator {
 /**
  * Parses and checks `exprs` once (fields are checked against `instruments`) and returns an
  * evaluator for any of those instruments, in any order: what `evaluateEachSeries` does, for callers
- * that hand instruments out themselves (the handler's worker threads).
+ * that hand instruments out themselves (the handler's worker threads). `roots`: evaluate only these
+ * expressions (indexes into `exprs`; results come in this order). Every expression is still parsed,
+ * checked and counted in the loaded window, so the values equal those of evaluating all. Default: all.
  */
 export function createSeriesEvaluator(
   exprs: readonly (string | ExprNode)[],
@@ -496,16 +498,19 @@ export function createSeriesEvaluator(
   endIdx: number,
   source: FieldSource,
   options: Omit<EvaluateManyOptions, 'cache' | 'onProgress'> = {},
+  roots?: readonly number[],
 ): SeriesEvaluator {
   const p = prepare(exprs, instruments, startIdx, endIdx, source, options);
-  const all = p.roots.map((_, i) => i);
+  const which = roots ?? p.roots.map((_, i) => i);
+  // Where root ei's result goes in `series`.
+  const slot = new Map(which.map((ei, k) => [ei, k]));
   const arena = new ArrayArena();
   return {
     evaluate(instrument, onResults) {
       arena.run(() => {
-        const series: Series[] = new Array(p.roots.length);
-        runInstrument(p, source, instrument, all, (ei, s) => {
-          series[ei] = s;
+        const series: Series[] = new Array(which.length);
+        runInstrument(p, source, instrument, which, (ei, s) => {
+          series[slot.get(ei) as number] = s;
         });
         onResults({ series, round: p.opts.float32 });
       });

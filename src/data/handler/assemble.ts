@@ -8,6 +8,7 @@ import type { FieldSource, InstrumentSpan, Panel } from '../types.ts';
 import { createSeriesEvaluator, type FieldExtentSource, type InstrumentSeries, type SeriesEvaluator } from '../expr/evaluate.ts';
 import { LocalProvider } from '../provider/localProvider.ts';
 import { runParallel, defaultThreads } from './parallel.ts';
+import { fillPointwise, pointwiseEnabled, splitPointwise } from './pointwise.ts';
 import type { ColumnGroup } from './loader.ts';
 
 /** Calendar-index spans of one instrument (inclusive). */
@@ -120,6 +121,12 @@ export interface AssembleOptions {
    * the data), 1 for smaller ones (see `defaultThreads`).
    */
   threads?: number;
+  /**
+   * Compute pointwise columns (fields, `Ref($field, d ≥ 1)` and NaN-propagating arithmetic over
+   * them, see pointwise.ts) in panel order instead of instrument by instrument: the same values,
+   * faster. Only for a `LocalProvider` source. Default: true unless `QTASK_POINTWISE=0`.
+   */
+  pointwise?: boolean;
 }
 
 /**
@@ -137,20 +144,34 @@ export function assemblePanel(source: FieldSource, groups: readonly ColumnGroup[
 
   const names = insts.map((x) => x.instrument);
   const work = insts.length > 0 && len > 0 && exprs.length > 0;
+  // Pointwise columns are computed in panel order (pointwise.ts); they need the stored columns.
+  const found = work && source instanceof LocalProvider && (options.pointwise ?? pointwiseEnabled()) ? splitPointwise(exprs) : null;
+  const split = found && found.pointwise.columns.length > 0 ? found : null;
   const threads = options.threads ?? defaultThreads(exprs.length * spanDays(insts, s, e));
   if (work && threads > 1 && source instanceof LocalProvider && insts.length >= 4 * SCATTER_BLOCK) {
     // The workers read the instruments' columns (and so learn where their data starts and ends)
     // while this thread reads its share; the rows are laid out from those extents.
+    // Pointwise columns are this thread's while the workers start on the others (see pointwise.ts).
     const labels: { rows?: { dates: string[]; instruments: string[] } } = {};
     const values = runParallel({
       source,
       exprs,
+      ...(split ? { roots: split.others } : {}),
       instruments: names,
       layout: {
         fields,
         build: (extentOf) => {
           const plan = planRows(insts, days, s, e, extentOf);
-          return { rows: plan.rows, live: plan.live, fill: (rowsAll) => plan.fill(rowsAll), whileComputing: () => void (labels.rows = plan.labels()) };
+          let rowsAll: Int32Array | null = null;
+          return {
+            rows: plan.rows,
+            live: plan.live,
+            fill: (all) => plan.fill((rowsAll = all)),
+            whileComputing: (columns) => {
+              if (split) fillPointwise(split.pointwise, { values: columns, rowsAll: rowsAll as Int32Array, instruments: names, live: plan.live, start: s, len, stored: (i, f) => source.stored(i, f) });
+              labels.rows = plan.labels();
+            },
+          };
         },
       },
       start: s,
@@ -169,13 +190,19 @@ export function assemblePanel(source: FieldSource, groups: readonly ColumnGroup[
   const live = names.map((_, i) => i).filter((i) => plan.live[i] === 1);
   if (work && live.length > 0) {
     const liveNames = live.map((i) => names[i] as string);
-    const evaluator = createSeriesEvaluator(exprs, liveNames, s, e, source);
-    const block = scatterCapacity(columns.length, len);
-    const scatter = new BlockScatter(values, live.map((i) => rowsAll.subarray(i * len, (i + 1) * len)), len, s, block);
-    for (let k = 0; k < live.length; k += block) {
-      const to = Math.min(live.length, k + block);
-      scatterBlock(evaluator, liveNames, scatter, k, to, options.onProgress ? (done) => options.onProgress?.(done, live.length) : undefined);
-    }
+    // Built over every expression even when some are pointwise: it checks them all (parse and
+    // field errors, as before) and keeps the loaded window the same.
+    const evaluator = createSeriesEvaluator(exprs, liveNames, s, e, source, {}, split?.others);
+    if (split) fillPointwise(split.pointwise, { values, rowsAll, instruments: names, live: plan.live, start: s, len, stored: (i, f) => (source as LocalProvider).stored(i, f) });
+    const scattered = split ? split.others.map((k) => values[k] as Float64Array) : values;
+    if (scattered.length > 0) {
+      const block = scatterCapacity(scattered.length, len);
+      const scatter = new BlockScatter(scattered, live.map((i) => rowsAll.subarray(i * len, (i + 1) * len)), len, s, block);
+      for (let k = 0; k < live.length; k += block) {
+        const to = Math.min(live.length, k + block);
+        scatterBlock(evaluator, liveNames, scatter, k, to, options.onProgress ? (done) => options.onProgress?.(done, live.length) : undefined);
+      }
+    } else options.onProgress?.(live.length, live.length);
   }
   return { dates, instruments, columns, groups: colGroups, values };
 }

@@ -101,15 +101,22 @@ export interface LayoutPlan {
    * row count, the live instruments, `fill`, which writes every instrument's row map (`len`
    * entries each, instrument-major, -1 where no row) into the shared buffer: called once the
    * panel is allocated, while the workers fault its pages in; and optionally `whileComputing`,
-   * called on this thread once the workers compute (before this thread computes any block): work
-   * the workers do not need, such as the rows' labels.
+   * called on this thread once the workers compute (before this thread computes any block) with
+   * every panel column: work the workers do not need, such as the rows' labels and the columns not
+   * in `ParallelJob.roots`.
    */
-  build(extentOf: (instrument: number) => readonly [number, number] | null): { rows: number; live: Uint8Array; fill(rowsAll: Int32Array): void; whileComputing?: () => void };
+  build(extentOf: (instrument: number) => readonly [number, number] | null): { rows: number; live: Uint8Array; fill(rowsAll: Int32Array): void; whileComputing?: (columns: readonly Float64Array[]) => void };
 }
 
 export interface ParallelJob {
   source: LocalProvider;
   exprs: readonly string[];
+  /**
+   * The columns the threads compute, block by block (indexes into `exprs`); the others are left to
+   * the plan's `whileComputing` (pointwise columns). Every column is allocated and faulted in.
+   * Default: all.
+   */
+  roots?: readonly number[];
   /** Instruments in panel order; blocks are runs of `SCATTER_BLOCK` consecutive ones. */
   instruments: readonly string[];
   /** The rows, or how to decide them from the stored data. */
@@ -179,6 +186,8 @@ export interface WorkerJob {
   /** The main thread's `LocalProvider.cacheId`: a worker reuses its provider (and the columns it read) while this is unchanged. */
   cacheId: string;
   exprs: readonly string[];
+  /** See `ParallelJob.roots`. */
+  roots?: readonly number[];
   instruments: readonly string[];
   start: number;
   end: number;
@@ -268,10 +277,10 @@ function panelWriter(job: WorkerJob, layout: SharedLayout, source: FieldSource):
   const len = job.end - job.start + 1;
   const rowsAll = new Int32Array(layout.rowsShared);
   const rowOf = job.instruments.map((_, k) => rowsAll.subarray(k * len, (k + 1) * len));
-  const values = layout.columns.map((c) => new Float64Array(c));
+  const values = (job.roots ?? job.exprs.map((_, k) => k)).map((k) => new Float64Array(layout.columns[k] as SharedArrayBuffer));
   // Evaluated for live instruments only, as the one-thread path (whose field check sees those).
   const liveNames = job.instruments.filter((_, k) => layout.live[k] === 1);
-  const evaluator = createSeriesEvaluator(job.exprs, liveNames.length > 0 ? liveNames : job.instruments, job.start, job.end, source);
+  const evaluator = createSeriesEvaluator(job.exprs, liveNames.length > 0 ? liveNames : job.instruments, job.start, job.end, source, {}, job.roots);
   return { evaluator, scatter: new BlockScatter(values, rowOf, len, job.start), live: layout.live };
 }
 
@@ -613,6 +622,7 @@ export function runParallel(job: ParallelJob): Float64Array[] {
   let layout: SharedLayout | null = plan ? null : shareLayout(job.layout as PanelLayout, n, len, job.exprs.length);
   const extents = plan ? new SharedArrayBuffer(8 * n) : null;
   const wjob: WorkerJob = { root: job.source.root, freq: job.source.freq, cacheId: job.source.cacheId, exprs: job.exprs, instruments: job.instruments, start: job.start, end: job.end, control, blocks };
+  if (job.roots) wjob.roots = job.roots;
   wjob.columns = job.source.sharedColumns();
   if (layout) wjob.layout = layout;
   if (job.faultsForTests) wjob.faults = job.faultsForTests;
@@ -653,7 +663,7 @@ export function runParallel(job: ParallelJob): Float64Array[] {
       const dead = Atomics.load(ctl, DEAD);
       if (dead !== 0) throw new DataWorkerDiedError(dead - 1, job.threads - 1);
     };
-    let whileComputing: (() => void) | undefined;
+    let whileComputing: ((columns: readonly Float64Array[]) => void) | undefined;
     if (plan && extents) {
       const ext = new Int32Array(extents);
       readExtents(wjob, plan.fields, ext, job.source, 1, ignore);
@@ -697,7 +707,7 @@ export function runParallel(job: ParallelJob): Float64Array[] {
     }
     const shared = layout as SharedLayout;
     const report = (): void => job.onProgress?.(Math.min(n, Atomics.load(ctl, DONE) * SCATTER_BLOCK), n);
-    whileComputing?.();
+    whileComputing?.(shared.columns.map((b) => new Float64Array(b)));
     const here = panelWriter(wjob, shared, job.source);
     computeBlocks(wjob, here, 1, ignore, report);
     for (;;) {
