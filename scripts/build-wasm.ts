@@ -13,9 +13,10 @@ const DIR = join(import.meta.dirname, '../src/data/handler');
 /** The .wat compiled to wasm bytes. */
 export async function compileKernels(): Promise<Uint8Array> {
   const wabt = await wabtInit();
-  const mod = wabt.parseWat('pointwiseKernels.wat', readFileSync(join(DIR, 'pointwiseKernels.wat'), 'utf8'), { simd: true });
+  const mod = wabt.parseWat('pointwiseKernels.wat', readFileSync(join(DIR, 'pointwiseKernels.wat'), 'utf8'), { simd: true, threads: true });
   try {
-    mod.validate();
+    // Not mod.validate(): wabt.js validates with its default features (no shared memory); Node
+    // validates the module when it is compiled (and the tests compile it).
     return mod.toBinary({}).buffer;
   } finally {
     mod.destroy();

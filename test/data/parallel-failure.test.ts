@@ -16,6 +16,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { assemblePanel } from '../../src/data/handler/assemble.ts';
 import { pooledWorkersForTests, runningThreadsForTests, type ParallelStats, type WorkerFault } from '../../src/data/handler/parallel.ts';
+import { pointwiseMemoryLayout, splitPointwise } from '../../src/data/handler/pointwise.ts';
 import { LocalProvider } from '../../src/data/provider/index.ts';
 import { synthMarket } from '../../src/data/synth/synth.ts';
 import { QtaskError } from '../../src/errors.ts';
@@ -23,6 +24,8 @@ import { firstDifference, fullGridFetch } from './parallel-helpers.ts';
 
 const CHILD_ENV = 'QTASK_TEST_PARALLEL_FAILURE_DIR';
 const EXPRS = ['$close', 'Mean($close, 5)', 'Std($close, 20)', '$volume / Mean($volume, 10)', 'Corr($close, $volume, 10)'];
+/** Three pointwise columns (computed in units of days, pointwise.ts) and two per instrument. */
+const PW_EXPRS = ['$close', 'Mean($close, 5)', '($close - Ref($close, 1)) / $close', 'Abs($volume - Ref($volume, 3))', 'Std($close, 20)'];
 /** Generous: the child starts ~6 worker threads with tsx on a loaded 2-core machine. */
 const CHILD_DEADLINE_MS = 240_000;
 /** Upper bound asserted for one failing fetch (measured ~1-3 s on an idle machine). */
@@ -55,6 +58,8 @@ interface ChildReport {
   hung: Recovered & { threadsLeft: number };
   afterwardsEqual: boolean;
   afterwardsShared: boolean;
+  /** Pointwise units: a worker dying after committing one; one throwing before (handed back); one stalled on one (backed up). */
+  pointwise: { exit: FailureOutcome; thrown: Recovered; stalled: Recovered; units: number };
 }
 
 /** A fetch that succeeded although a worker misbehaved. */
@@ -71,11 +76,11 @@ async function settleThreads(target: number, deadlineMs: number): Promise<number
   return runningThreadsForTests();
 }
 
-async function failingFetch(p: LocalProvider, threads: number, faults: (WorkerFault | null)[], limitsMb?: number, viaExtents = false): Promise<FailureOutcome> {
+async function failingFetch(p: LocalProvider, threads: number, faults: (WorkerFault | null)[], limitsMb?: number, viaExtents = false, pointwise = false): Promise<FailureOutcome> {
   const t0 = Date.now();
   let caught: unknown = null;
   try {
-    fullGridFetch(p, EXPRS, threads, { faults, viaExtents, ...(limitsMb ? { limitsMb } : {}) });
+    fullGridFetch(p, pointwise ? PW_EXPRS : EXPRS, threads, { faults, viaExtents, pointwise, ...(limitsMb ? { limitsMb } : {}) });
   } catch (err) {
     caught = err;
   }
@@ -106,10 +111,11 @@ async function child(dir: string): Promise<void> {
   } catch (err) {
     thrownError = err instanceof Error ? err.message : String(err);
   }
-  const recovered = (fault: WorkerFault): Recovered => {
+  const recovered = (fault: WorkerFault, pointwise = false): Recovered => {
     const stats: ParallelStats = { flushes: -1, backups: -1, dropped: -1, stopped: -1 };
+    const exprs = pointwise ? PW_EXPRS : EXPRS;
     try {
-      return { equal: firstDifference(fullGridFetch(p, EXPRS, 2, { faults: [fault], stats }), fullGridFetch(p, EXPRS, 1)) === null, error: null, stats };
+      return { equal: firstDifference(fullGridFetch(p, exprs, 2, { faults: [fault], stats, pointwise }), fullGridFetch(p, exprs, 1)) === null, error: null, stats };
     } catch (err) {
       return { equal: false, error: err instanceof Error ? err.message : String(err), stats };
     }
@@ -124,7 +130,14 @@ async function child(dir: string): Promise<void> {
   const one = assemblePanel(p, groups, spans, 0, last, { threads: 1 });
   const two = assemblePanel(p, groups, spans, 0, last, { threads: 2 });
   const afterwardsEqual = JSON.stringify(two.dates) === JSON.stringify(one.dates) && firstDifference(one.values, two.values) === null;
-  const report: ChildReport = { oom, exit, exitInExtents, thrownInExtentsEqual, thrownEqual, thrownError, thrownWriting, stalled, hung, afterwardsEqual, afterwardsShared: two.values[0]?.buffer instanceof SharedArrayBuffer };
+  const pwSplit = splitPointwise(PW_EXPRS);
+  const pointwise = {
+    exit: await failingFetch(p, 2, ['exit-pointwise'], undefined, true, true),
+    thrown: recovered('throw-pointwise', true),
+    stalled: recovered('stall-pointwise', true),
+    units: (pointwiseMemoryLayout(pwSplit.pointwise, spans.length, last + 1, 0, 2)?.units ?? -1) + Math.ceil(spans.length / 32),
+  };
+  const report: ChildReport = { oom, exit, exitInExtents, thrownInExtentsEqual, thrownEqual, thrownError, thrownWriting, stalled, hung, afterwardsEqual, afterwardsShared: two.values[0]?.buffer instanceof SharedArrayBuffer, pointwise };
   process.stdout.write(JSON.stringify(report) + '\n');
 }
 
@@ -197,6 +210,15 @@ if (childDir) {
       assert.equal(h.threadsLeft, 0, 'hung: no worker or watcher thread runs outside the pool');
       assert.equal(report.afterwardsShared, true, 'the fetch after the failures ran on worker threads');
       assert.equal(report.afterwardsEqual, true, 'threads: 2 after the failures gives the same panel as threads: 1');
+      const pw = report.pointwise;
+      assert.ok(pw.units > 5, `pointwise units follow the 5 instrument blocks (${pw.units} in all)`);
+      assert.equal(pw.exit.code, 'DATA_WORKER_DIED', `a worker dying after committing a pointwise unit: ${pw.exit.message}`);
+      assert.ok(pw.exit.ms < FAIL_BOUND_MS && pw.exit.threadsLeft === 0, `pointwise exit: ${JSON.stringify(pw.exit)}`);
+      assert.deepEqual([pw.thrown.error, pw.thrown.equal], [null, true], 'a pointwise unit a throwing worker handed back is computed by the main thread');
+      assert.equal(pw.thrown.stats.flushes, pw.units, 'each unit written once');
+      assert.deepEqual([pw.stalled.error, pw.stalled.equal], [null, true], 'a stalled pointwise unit is backed up by the main thread');
+      assert.ok(pw.stalled.stats.backups >= 1 && pw.stalled.stats.dropped >= 1, `stalled pointwise: ${JSON.stringify(pw.stalled.stats)}`);
+      assert.equal(pw.stalled.stats.flushes, pw.units, 'each unit written exactly once: the resumed worker wrote nothing');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

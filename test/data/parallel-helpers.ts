@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { synthMarket, type SynthOptions } from '../../src/data/synth/synth.ts';
 import { runParallel, type ParallelStats, type WorkerFault } from '../../src/data/handler/parallel.ts';
+import { pointwiseMemoryLayout, splitPointwise } from '../../src/data/handler/pointwise.ts';
 import type { LocalProvider } from '../../src/data/provider/index.ts';
 import { decodeBin, encodeBin } from '../../src/data/provider/binFile.ts';
 
@@ -17,17 +18,21 @@ export function fullGridFetch(
   p: LocalProvider,
   exprs: readonly string[],
   threads: number,
-  opts: { faults?: (WorkerFault | null)[]; limitsMb?: number; viaExtents?: boolean; stats?: ParallelStats } = {},
+  opts: { faults?: (WorkerFault | null)[]; limitsMb?: number; viaExtents?: boolean; stats?: ParallelStats; pointwise?: boolean } = {},
 ): Float64Array[] {
   const days = p.calendarDays();
   const instruments = p.listInstruments('all').map((s) => s.instrument);
   const n = instruments.length;
   const grid = { rowOf: instruments.map((_, k) => Int32Array.from(days, (_d, t) => t * n + k)), rows: n * days.length };
+  // `pointwise`: the pointwise columns go in units of days (pointwise.ts); they need the plan.
+  const split = opts.pointwise ? splitPointwise(exprs) : null;
+  const memory = split ? pointwiseMemoryLayout(split.pointwise, n, days.length, 0, threads) : null;
   return runParallel({
     source: p,
     exprs: [...exprs],
+    ...(split && memory ? { roots: split.others, pointwise: { plan: split.pointwise, layout: memory } } : {}),
     instruments,
-    layout: opts.viaExtents
+    layout: opts.viaExtents || opts.pointwise
       ? { fields: ['close', 'volume'], build: () => ({ rows: grid.rows, live: new Uint8Array(n).fill(1), fill: (rowsAll: Int32Array) => grid.rowOf.forEach((r, k) => rowsAll.set(r, k * days.length)) }) }
       : grid,
     start: 0,

@@ -14,6 +14,12 @@
  * computed a block. A worker that dies without throwing (out of memory, process.exit) is noticed
  * by a watcher thread and ends the fetch with `DataWorkerDiedError` (see `WATCHER_BOOT`). Workers
  * load a prebuilt JavaScript bundle (workerBundle.ts) and stay pooled between fetches (`pool`).
+ *
+ * Pointwise columns (`ParallelJob.pointwise`, pointwise.ts) add units of days after the instrument
+ * blocks, claimed, committed and written the same way (a "block" below is either): while reading
+ * extents each thread copies the instruments' leaf columns into the fetch's shared WebAssembly
+ * memory, this thread copies the row maps there once laid out, and each unit is computed into the
+ * claiming thread's own staging area before its commit.
  */
 import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort, type ResourceLimits } from 'node:worker_threads';
@@ -23,6 +29,7 @@ import type { LocalProvider } from '../provider/localProvider.ts';
 import type { SharedColumns } from '../provider/sharedColumns.ts';
 import type { FieldSource } from '../types.ts';
 import { BlockScatter, dataExtent, evaluateBlock, SCATTER_BLOCK } from './assemble.ts';
+import { copyInstrument, copyRows, pointwiseMemory, PointwiseRunner, releasePointwiseMemory, type PointwiseMemoryLayout, type PointwisePlan } from './pointwise.ts';
 import { workerEntry, type WorkerEntry } from './workerBundle.ts';
 
 /** Control array slots (Int32). */
@@ -100,23 +107,26 @@ export interface LayoutPlan {
    * `extentOf(i)`: first and last calendar index with data in any of `fields`, or null. Returns the
    * row count, the live instruments, `fill`, which writes every instrument's row map (`len`
    * entries each, instrument-major, -1 where no row) into the shared buffer: called once the
-   * panel is allocated, while the workers fault its pages in; and optionally `whileComputing`,
-   * called on this thread once the workers compute (before this thread computes any block) with
-   * every panel column: work the workers do not need, such as the rows' labels and the columns not
-   * in `ParallelJob.roots`.
+   * panel is allocated, while the workers fault its pages in (the rows' labels are the caller's:
+   * assemblePanel makes them when first read).
    */
-  build(extentOf: (instrument: number) => readonly [number, number] | null): { rows: number; live: Uint8Array; fill(rowsAll: Int32Array): void; whileComputing?: (columns: readonly Float64Array[]) => void };
+  build(extentOf: (instrument: number) => readonly [number, number] | null): { rows: number; live: Uint8Array; fill(rowsAll: Int32Array): void };
 }
 
 export interface ParallelJob {
   source: LocalProvider;
   exprs: readonly string[];
   /**
-   * The columns the threads compute, block by block (indexes into `exprs`); the others are left to
-   * the plan's `whileComputing` (pointwise columns). Every column is allocated and faulted in.
-   * Default: all.
+   * The columns computed instrument block by instrument block (indexes into `exprs`); the others
+   * must be `pointwise`. Every column is allocated and faulted in. Default: all.
    */
   roots?: readonly number[];
+  /**
+   * The columns not in `roots`, computed in panel order (pointwise.ts): after the instrument
+   * blocks come `layout.units` units of days that any thread claims, as blocks are. Needs a
+   * `LayoutPlan` (the threads copy the columns they read for it). Default: none.
+   */
+  pointwise?: { plan: PointwisePlan; layout: PointwiseMemoryLayout };
   /** Instruments in panel order; blocks are runs of `SCATTER_BLOCK` consecutive ones. */
   instruments: readonly string[];
   /** The rows, or how to decide them from the stored data. */
@@ -164,7 +174,14 @@ export interface ParallelStats {
  * front: with a plan this thread would wait for them before reading any extents, and so never lay
  * out the rows they wait for (until the 2-minute fault deadline).
  */
-export type WorkerFault = 'exit' | 'oom' | 'spin' | 'throw' | 'throw-writing' | 'stall' | 'hang';
+export type WorkerFault = 'exit' | 'oom' | 'spin' | 'throw' | 'throw-writing' | 'stall' | 'hang' | PointwiseFault;
+
+/**
+ * Test-only: `throw`, `exit` and `stall` striking at the worker's first pointwise unit (past the
+ * instrument blocks) instead of its first block; this thread waits for them once the rows are laid
+ * out (they cannot strike earlier), before it computes anything.
+ */
+export type PointwiseFault = 'throw-pointwise' | 'exit-pointwise' | 'stall-pointwise';
 
 /** When a worker's test fault may strike: claiming extents, claiming a block to compute, after committing it. */
 export type FaultMoment = 'extents' | 'claim' | 'commit';
@@ -188,6 +205,8 @@ export interface WorkerJob {
   exprs: readonly string[];
   /** See `ParallelJob.roots`. */
   roots?: readonly number[];
+  /** See `ParallelJob.pointwise`; `memory` holds the copied columns, row maps and each thread's slots. */
+  pointwise?: { plan: PointwisePlan; layout: PointwiseMemoryLayout; memory: WebAssembly.Memory };
   instruments: readonly string[];
   start: number;
   end: number;
@@ -206,6 +225,11 @@ export interface WorkerJob {
 /** Blocks of a job: runs of `SCATTER_BLOCK` consecutive instruments, the last one possibly shorter. */
 export function blockCount(job: { instruments: readonly unknown[] }): number {
   return Math.ceil(job.instruments.length / SCATTER_BLOCK);
+}
+
+/** Units of a job: its instrument blocks, then its pointwise units (units of days). */
+export function unitCount(job: WorkerJob): number {
+  return blockCount(job) + (job.pointwise?.layout.units ?? 0);
 }
 
 /** Extent slots: `[first, last]` per instrument, `NO_EXTENT` when it has no stored data. */
@@ -246,6 +270,9 @@ function extentsOfBlock(job: WorkerJob, fields: readonly string[], extents: Int3
     const ext = dataExtent(source, job.instruments[k] as string, fields, job.start, job.end);
     extents[2 * k] = ext ? ext[0] : NO_EXTENT;
     extents[2 * k + 1] = ext ? ext[1] : NO_EXTENT;
+    // The pointwise leaves' columns were just read: into the shared WebAssembly memory with them.
+    const pw = job.pointwise;
+    if (pw) copyInstrument(pw.layout, pw.memory, k, job.instruments[k] as string, (i, f) => (source as LocalProvider).stored(i, f));
   }
 }
 
@@ -254,17 +281,17 @@ function extentsOfBlock(job: WorkerJob, fields: readonly string[], extents: Int3
  * in its provider's cache), in order; then any other, from the end, so a thread that runs out
  * takes work its owner would reach last. Claims are compare-and-set: each block is computed once.
  */
-function claimBlock(blocks: Int32Array, nBlocks: number, me: number, cursor: { own: number; other: number }): number {
-  for (; cursor.own < nBlocks; cursor.own++) {
+function claimBlock(blocks: Int32Array, units: number, me: number, cursor: { own: number; other: number }): number {
+  for (; cursor.own < units; cursor.own++) {
     const b = cursor.own;
-    if (Atomics.load(blocks, b) === me && Atomics.compareExchange(blocks, nBlocks + b, 0, 1) === 0) {
+    if (Atomics.load(blocks, b) === me && Atomics.compareExchange(blocks, units + b, 0, 1) === 0) {
       cursor.own++;
       return b;
     }
   }
   for (; cursor.other >= 0; cursor.other--) {
     const b = cursor.other;
-    if (Atomics.compareExchange(blocks, nBlocks + b, 0, 1) === 0) {
+    if (Atomics.compareExchange(blocks, units + b, 0, 1) === 0) {
       cursor.other--;
       return b;
     }
@@ -272,8 +299,11 @@ function claimBlock(blocks: Int32Array, nBlocks: number, me: number, cursor: { o
   return -1;
 }
 
-/** Evaluator and scatter of one thread over a laid-out panel. */
-function panelWriter(job: WorkerJob, layout: SharedLayout, source: FieldSource): { evaluator: SeriesEvaluator; scatter: BlockScatter; live: Uint8Array } {
+/**
+ * Evaluator and scatter of one thread over a laid-out panel; with pointwise columns also its
+ * `PointwiseRunner` (slots and staging of its own in the shared memory) and the panel's columns.
+ */
+function panelWriter(job: WorkerJob, layout: SharedLayout, source: FieldSource, me: number): { evaluator: SeriesEvaluator; scatter: BlockScatter; live: Uint8Array; pointwise: { runner: PointwiseRunner; columns: Float64Array[] } | null } {
   const len = job.end - job.start + 1;
   const rowsAll = new Int32Array(layout.rowsShared);
   const rowOf = job.instruments.map((_, k) => rowsAll.subarray(k * len, (k + 1) * len));
@@ -281,7 +311,10 @@ function panelWriter(job: WorkerJob, layout: SharedLayout, source: FieldSource):
   // Evaluated for live instruments only, as the one-thread path (whose field check sees those).
   const liveNames = job.instruments.filter((_, k) => layout.live[k] === 1);
   const evaluator = createSeriesEvaluator(job.exprs, liveNames.length > 0 ? liveNames : job.instruments, job.start, job.end, source, {}, job.roots);
-  return { evaluator, scatter: new BlockScatter(values, rowOf, len, job.start), live: layout.live };
+  const pw = job.pointwise;
+  // Thread regions: the main thread (me 1) uses 0, worker i (me 2 + i) uses i + 1.
+  const pointwise = pw ? { runner: new PointwiseRunner(pw.plan, pw.layout, pw.memory, me - 1), columns: layout.columns.map((c) => new Float64Array(c)) } : null;
+  return { evaluator, scatter: new BlockScatter(values, rowOf, len, job.start), live: layout.live, pointwise };
 }
 
 /**
@@ -301,9 +334,9 @@ const FLUSH_FAILED = 3;
  * runs cold code or shares its core with other work would otherwise keep it waiting for that
  * block (seen: the main thread idle for ~100 ms at the end of a first fetch).
  */
-function stragglerBlock(blocks: Int32Array, nBlocks: number): number {
-  for (let b = 0; b < nBlocks; b++) {
-    if (Atomics.load(blocks, nBlocks + b) === 1 && Atomics.load(blocks, 2 * nBlocks + b) === UNCOMMITTED) return b;
+function stragglerBlock(blocks: Int32Array, units: number): number {
+  for (let b = 0; b < units; b++) {
+    if (Atomics.load(blocks, units + b) === 1 && Atomics.load(blocks, 2 * units + b) === UNCOMMITTED) return b;
   }
   return -1;
 }
@@ -320,12 +353,17 @@ function runBlock(job: WorkerJob, writer: ReturnType<typeof panelWriter>, b: num
   const blocks = new Int32Array(job.blocks);
   const n = job.instruments.length;
   const nBlocks = blockCount(job);
-  const commit = 2 * nBlocks + b;
+  const commit = 2 * unitCount(job) + b;
   const taken = (): boolean => !force && Atomics.load(blocks, commit) !== UNCOMMITTED;
+  // Units past the instrument blocks are pointwise units of days (staged by the runner).
+  const pointwise = b >= nBlocks ? writer.pointwise : null;
+  if (b >= nBlocks && !pointwise) throw new Error(`internal: unit ${b} without pointwise columns`);
   let writing = false;
   try {
     onClaim(b, 'claim');
-    const complete = evaluateBlock(writer.evaluator, job.instruments, writer.scatter, b * SCATTER_BLOCK, Math.min(n, (b + 1) * SCATTER_BLOCK), writer.live, taken);
+    let complete = true;
+    if (pointwise) pointwise.runner.compute(b - nBlocks);
+    else complete = evaluateBlock(writer.evaluator, job.instruments, writer.scatter, b * SCATTER_BLOCK, Math.min(n, (b + 1) * SCATTER_BLOCK), writer.live, taken);
     if (force) Atomics.store(blocks, commit, FLUSHING);
     else if (!complete || Atomics.compareExchange(blocks, commit, UNCOMMITTED, FLUSHING) !== UNCOMMITTED) {
       writer.scatter.discard();
@@ -335,7 +373,8 @@ function runBlock(job: WorkerJob, writer: ReturnType<typeof panelWriter>, b: num
     writing = true;
     onClaim(b, 'commit');
     Atomics.add(control, FLUSHES, 1);
-    writer.scatter.flush();
+    if (pointwise) pointwise.runner.flush(b - nBlocks, pointwise.columns);
+    else writer.scatter.flush();
     Atomics.store(blocks, commit, FLUSHED);
   } catch (err) {
     writer.scatter.discard();
@@ -359,13 +398,13 @@ function runBlock(job: WorkerJob, writer: ReturnType<typeof panelWriter>, b: num
 function computeBlocks(job: WorkerJob, writer: ReturnType<typeof panelWriter>, me: number, onClaim: FaultHook, onBlock?: () => void): void {
   const control = new Int32Array(job.control);
   const blocks = new Int32Array(job.blocks);
-  const nBlocks = blockCount(job);
-  const cursor = { own: 0, other: nBlocks - 1 };
+  const units = unitCount(job);
+  const cursor = { own: 0, other: units - 1 };
   for (;;) {
     if (Atomics.load(control, DEAD) !== 0) return; // the fetch is failing: stop early
-    let b = claimBlock(blocks, nBlocks, me, cursor);
+    let b = claimBlock(blocks, units, me, cursor);
     if (b < 0 && me === 1) {
-      b = stragglerBlock(blocks, nBlocks);
+      b = stragglerBlock(blocks, units);
       if (b >= 0) Atomics.add(control, BACKUPS, 1);
     }
     if (b < 0) return;
@@ -379,7 +418,7 @@ function computeBlocks(job: WorkerJob, writer: ReturnType<typeof panelWriter>, m
  */
 function redoBlock(job: WorkerJob, writer: ReturnType<typeof panelWriter>, b: number): boolean {
   const blocks = new Int32Array(job.blocks);
-  const state = Atomics.load(blocks, 2 * blockCount(job) + b);
+  const state = Atomics.load(blocks, 2 * unitCount(job) + b);
   if (state === FLUSH_FAILED) return runBlock(job, writer, b, ignore, false, true);
   if (state !== UNCOMMITTED) return false;
   return runBlock(job, writer, b, ignore, false);
@@ -442,7 +481,7 @@ export function workBlocks(job: WorkerJob, source: FieldSource, me: number, onCl
     touchColumns(layout.columns, control);
     if (!waitReady(control, 1)) return;
   }
-  computeBlocks(job, panelWriter(job, layout as SharedLayout, source), me, onClaim);
+  computeBlocks(job, panelWriter(job, layout as SharedLayout, source, me), me, onClaim);
 }
 
 // A worker loads its entry once (normally the prebuilt JavaScript bundle, workerBundle.ts; on the
@@ -612,17 +651,22 @@ export function runParallel(job: ParallelJob): Float64Array[] {
   const len = job.end - job.start + 1;
   const n = job.instruments.length;
   const nBlocks = blockCount(job);
+  const plan = 'build' in job.layout ? job.layout : null;
+  // Its columns are copied while the extents are read, so a pointwise job needs a plan.
+  if (job.pointwise && !plan) throw new Error('internal: pointwise columns need a layout plan');
+  const units = nBlocks + (job.pointwise?.layout.units ?? 0);
   const control = new SharedArrayBuffer(4 * (STATUS + Math.max(0, job.threads - 1)));
   const ctl = new Int32Array(control);
   ctl[FAILED_BLOCK] = -1;
   ctl[FAILED_EXTENTS] = -1;
-  const blocks = new SharedArrayBuffer(12 * nBlocks);
+  const blocks = new SharedArrayBuffer(12 * units);
   const blockState = new Int32Array(blocks);
-  const plan = 'build' in job.layout ? job.layout : null;
   let layout: SharedLayout | null = plan ? null : shareLayout(job.layout as PanelLayout, n, len, job.exprs.length);
   const extents = plan ? new SharedArrayBuffer(8 * n) : null;
   const wjob: WorkerJob = { root: job.source.root, freq: job.source.freq, cacheId: job.source.cacheId, exprs: job.exprs, instruments: job.instruments, start: job.start, end: job.end, control, blocks };
   if (job.roots) wjob.roots = job.roots;
+  const pwMemory = job.pointwise ? pointwiseMemory(job.pointwise.layout) : null;
+  if (job.pointwise && pwMemory) wjob.pointwise = { ...job.pointwise, memory: pwMemory };
   wjob.columns = job.source.sharedColumns();
   if (layout) wjob.layout = layout;
   if (job.faultsForTests) wjob.faults = job.faultsForTests;
@@ -630,6 +674,7 @@ export function runParallel(job: ParallelJob): Float64Array[] {
   const workers: { w: Worker; i: number }[] = [];
   const layoutPorts: MessagePort[] = [];
   let faulty = 0;
+  let faultyLate = 0; // pointwise faults: they strike only once the workers compute
   const watch = job.threads > 1 ? startWatcher(control, job.threads - 1) : null;
   const entry = watch ? workerEntry() : null;
   // Workers with their own heap limits are started for this fetch only (limits are fixed at start).
@@ -646,7 +691,9 @@ export function runParallel(job: ParallelJob): Float64Array[] {
       w.postMessage({ job: mine, index: i, alive }, channel ? [alive, channel.port2] : [alive]);
       workers.push({ w, i });
       if (channel) layoutPorts.push(channel.port1);
-      if (job.faultsForTests?.[i]) faulty++;
+      const fault = job.faultsForTests?.[i];
+      if (fault) faulty++;
+      if (fault?.endsWith('-pointwise')) faultyLate++;
     } catch {
       // no worker: this thread does its blocks; its channel closes as a clean end
       Atomics.store(ctl, STATUS + i, 1);
@@ -658,12 +705,14 @@ export function runParallel(job: ParallelJob): Float64Array[] {
   let ok = false;
   try {
     const faultDeadline = Date.now() + 120_000;
-    while (Atomics.load(ctl, FAULT_CLAIMS) < faulty && Atomics.load(ctl, DEAD) === 0 && Date.now() < faultDeadline) Atomics.wait(ctl, FAULT_CLAIMS, Atomics.load(ctl, FAULT_CLAIMS), 100);
+    const awaitFaults = (count: number): void => {
+      while (Atomics.load(ctl, FAULT_CLAIMS) < count && Atomics.load(ctl, DEAD) === 0 && Date.now() < faultDeadline) Atomics.wait(ctl, FAULT_CLAIMS, Atomics.load(ctl, FAULT_CLAIMS), 100);
+    };
+    awaitFaults(faulty - faultyLate);
     const failIfDead = (): void => {
       const dead = Atomics.load(ctl, DEAD);
       if (dead !== 0) throw new DataWorkerDiedError(dead - 1, job.threads - 1);
     };
-    let whileComputing: ((columns: readonly Float64Array[]) => void) | undefined;
     if (plan && extents) {
       const ext = new Int32Array(extents);
       readExtents(wjob, plan.fields, ext, job.source, 1, ignore);
@@ -691,8 +740,9 @@ export function runParallel(job: ParallelJob): Float64Array[] {
         layout = allocateLayout(n, len, job.exprs.length, built.rows, built.live);
         for (const port of layoutPorts) port.postMessage(layout);
         setReady(2);
-        built.fill(new Int32Array(layout.rowsShared));
-        whileComputing = built.whileComputing;
+        const rowsAll = new Int32Array(layout.rowsShared);
+        built.fill(rowsAll);
+        if (wjob.pointwise) copyRows(wjob.pointwise.layout, wjob.pointwise.memory, rowsAll);
       } catch (err) {
         setReady(-1);
         throw err;
@@ -706,13 +756,14 @@ export function runParallel(job: ParallelJob): Float64Array[] {
       setReady(1);
     }
     const shared = layout as SharedLayout;
-    const report = (): void => job.onProgress?.(Math.min(n, Atomics.load(ctl, DONE) * SCATTER_BLOCK), n);
-    whileComputing?.(shared.columns.map((b) => new Float64Array(b)));
-    const here = panelWriter(wjob, shared, job.source);
+    // Instruments done, counting pointwise units as the share of the work they are.
+    const report = (): void => job.onProgress?.(units === nBlocks ? Math.min(n, Atomics.load(ctl, DONE) * SCATTER_BLOCK) : Math.floor((Atomics.load(ctl, DONE) / units) * n), n);
+    awaitFaults(faulty);
+    const here = panelWriter(wjob, shared, job.source, 1);
     computeBlocks(wjob, here, 1, ignore, report);
     for (;;) {
       const done = Atomics.load(ctl, DONE);
-      if (done >= nBlocks) {
+      if (done >= units) {
         report(); // the last block may have been a worker's, which reports nothing itself
         break;
       }
@@ -736,6 +787,8 @@ export function runParallel(job: ParallelJob): Float64Array[] {
     if (ok && job.statsForTests) {
       Object.assign(job.statsForTests, { flushes: Atomics.load(ctl, FLUSHES), backups: Atomics.load(ctl, BACKUPS), dropped: Atomics.load(ctl, DROPPED), stopped: workers.length - settled.length } satisfies ParallelStats);
     }
+    // No thread reads the pointwise memory once every worker ended its job: the next fetch may reuse it.
+    if (ok && pwMemory && settled.length === workers.length) releasePointwiseMemory(pwMemory);
     const keep = ok && pooled;
     for (const { w, i } of workers) {
       if (keep && settled.includes(i)) continue;

@@ -1,6 +1,6 @@
 /** Worker-thread entry of parallel.ts: reopens the provider and computes blocks until none is left. */
 import { LocalProvider } from '../provider/localProvider.ts';
-import { blockCount, DEAD, DONE, FAULT_CLAIMS, workBlocks, type FaultMoment, type WorkerFault, type WorkerJob } from './parallel.ts';
+import { blockCount, DEAD, DONE, FAULT_CLAIMS, unitCount, workBlocks, type FaultMoment, type WorkerFault, type WorkerJob } from './parallel.ts';
 
 /**
  * The provider of the last job, kept while jobs come from the same main-thread provider with the
@@ -20,11 +20,15 @@ export function workerMain(job: WorkerJob, index: number): void {
 }
 
 /** Test-only (see `WorkerFault`): strikes once, at the first moment the fault is for. */
-function faultHook(job: WorkerJob, fault: WorkerFault): (block: number, moment: FaultMoment) => void {
+function faultHook(job: WorkerJob, wanted: WorkerFault): (block: number, moment: FaultMoment) => void {
+  // `*-pointwise`: the same fault, at the first pointwise unit (past the instrument blocks).
+  const pointwiseOnly = wanted.endsWith('-pointwise');
+  const fault = wanted.replace('-pointwise', '') as WorkerFault;
   const beforeCommit = fault === 'stall' || fault === 'hang' || fault === 'throw';
   let struck = false;
-  return (_block, moment) => {
+  return (block, moment) => {
     if (struck) return;
+    if (pointwiseOnly && (moment === 'extents' || block < blockCount(job))) return;
     const now = moment === 'extents' ? fault !== 'stall' && fault !== 'hang' : moment === 'claim' ? beforeCommit : !beforeCommit;
     if (!now) return;
     struck = true;
@@ -38,7 +42,7 @@ function misbehave(job: WorkerJob, fault: WorkerFault): void {
   Atomics.add(control, FAULT_CLAIMS, 1);
   Atomics.notify(control, FAULT_CLAIMS);
   if (fault === 'stall') {
-    while (Atomics.load(control, DONE) < blockCount(job) && Atomics.load(control, DEAD) === 0) Atomics.wait(control, DONE, Atomics.load(control, DONE), 20);
+    while (Atomics.load(control, DONE) < unitCount(job) && Atomics.load(control, DEAD) === 0) Atomics.wait(control, DONE, Atomics.load(control, DONE), 20);
     return;
   }
   if (fault === 'exit') process.exit(0);

@@ -4,10 +4,11 @@
  *
  * Why: the panel is date-major, so an instrument's column lands one row per date apart and writing
  * it is a transpose bound by page misses (see `BlockScatter`); for cheap expressions such as
- * Alpha158's `($close-$open)/$open` that write cost more than the arithmetic. Evaluated per panel
- * row instead, the fields are gathered once per chunk of days (reads from one stream per instrument)
- * and every result column is written sequentially. Alpha158's first 13 features and every Alpha360
- * feature are of this kind.
+ * Alpha158's `($close-$open)/$open` that write, and V8's scalar loops (~2-4 ns per element here),
+ * cost more than the arithmetic needs. In panel order the leaves are gathered per chunk of days
+ * (~4k rows), every operator runs as one WebAssembly SIMD loop over the chunk (two float64 lanes,
+ * 0.4-0.6 ns per element; pointwiseKernels.wat) and each result column is written sequentially.
+ * Alpha158's first 18 features (KMID … ROC60) and every Alpha360 feature are of this kind.
  *
  * Which expressions qualify: `$field` leaves, `Ref($field, d)` with an int `d ≥ 1`, number literals,
  * and the operators `Add Sub Mul Div Greater Less Abs Sign Log` over them. Each of these gives NaN
@@ -15,8 +16,15 @@
  * union of its inputs' ranges) and a row where an input is NaN give the same NaN: that is what makes
  * the row-wise result equal to qlib's aligned-Series result. Comparisons, `Power` (numpy's
  * `1 ** nan == 1`), `If`, `And`/`Or`/`Not` and everything windowed do not, and stay per instrument.
- * The arithmetic itself is the per-instrument engine's (`applyPair`, `applyElem`), so dtypes and
- * float32 rounding are the same; tests compare every cell with `Object.is` against that engine.
+ * Dtypes and float32 rounding follow `applyPair`/`applyElem` (numpy's rules: float32 results are
+ * rounded, scalars adopt the array's dtype); `Sign` and `Log` (numpy's float32 log, npLogf) run in
+ * JavaScript over the same memory. Tests compare every cell with `Object.is` against the
+ * per-instrument engine (ragged data, one and two threads, random expressions).
+ *
+ * Memory: one shared WebAssembly memory per fetch holds a copy of the leaves' stored columns
+ * (written by whichever thread read each instrument), the row maps and each thread's slots; it is
+ * kept for the next fetch (~25 MB for the first 20 Alpha158 features over 482 stocks × 5 years).
+ * Work is split into units of days that any thread claims (parallel.ts), after the instrument blocks.
  */
 import { canonical, type ExprNode } from '../expr/ast.ts';
 import { npLogf } from '../expr/kernels/npLogf.ts';
@@ -205,27 +213,257 @@ function qualifies(node: ExprNode): boolean {
   return false;
 }
 
-interface Kernels {
-  memory: WebAssembly.Memory;
-  fns: Record<KernelName, (a: number, b: number, o: number, n: number) => void> & Record<'abs' | 'fround', (a: number, o: number, n: number) => void> & {
-    gather(table: number, n: number, rows: number, len: number, start: number, t0: number, t1: number, shift: number, out: number, r0: number): void;
+type Kernel2 = (a: number, b: number, o: number, n: number) => void;
+type Kernel1 = (a: number, o: number, n: number) => void;
+type KernelExports = Record<Exclude<KernelName, 'abs' | 'fround'>, Kernel2> &
+  Record<'abs' | 'fround', Kernel1> & {
+    gather(leaves: number, nleaves: number, n: number, rows: number, len: number, start: number, t0: number, t1: number, r0: number): void;
   };
+
+let compiled: WebAssembly.Module | null = null;
+
+/** The kernels over `memory` (the module is compiled once per thread; ~2 KB, synchronous). */
+function instantiate(memory: WebAssembly.Memory): KernelExports {
+  compiled ??= new WebAssembly.Module(Buffer.from(POINTWISE_KERNELS_WASM, 'base64'));
+  return new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as KernelExports;
 }
 
-let kernels: Kernels | null = null;
+/** Rows per computing chunk: its slots (32 KB each) stay in the core's cache. */
+const CHUNK_ROWS = 4096;
+/** Chunks per unit of work (what a thread claims in a parallel fetch). */
+const CHUNKS_PER_UNIT = 4;
+/** Above this the copies of the stored columns would not fit WebAssembly's 32-bit memory comfortably: columns go per instrument. */
+const MAX_MEMORY_BYTES = 2 ** 31;
 
-/** The kernels' instance (one per thread, made on first use; synchronous: the module is ~1 KB). */
-function loadKernels(): Kernels {
-  if (!kernels) {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(POINTWISE_KERNELS_WASM, 'base64')));
-    const exp = instance.exports as Record<string, unknown>;
-    kernels = { memory: exp['memory'] as WebAssembly.Memory, fns: exp as unknown as Kernels['fns'] };
+/**
+ * Where everything lives in the (shared) WebAssembly memory of a fetch, decided before any column
+ * is read so every thread can copy the instruments it reads straight into place:
+ * - per leaf field and instrument, its stored values over `[start - deepest shift, start + len - 1]`
+ *   (a fixed stride per instrument) and a table entry (address, first copied day, last stored day);
+ * - the row maps (copied from the layout) and `dayRows` (first panel row of each day);
+ * - per thread, the plan's slots (`chunkRows` values each), a staging area for one unit's results
+ *   and the leaf table the gather kernel reads (field table, shift, slot address per leaf).
+ */
+export interface PointwiseMemoryLayout {
+  fields: readonly string[];
+  /** Per field: the largest shift a leaf reads it with. */
+  deepest: readonly number[];
+  n: number;
+  len: number;
+  start: number;
+  /** Days per instrument column copy (`len` + the largest shift). */
+  stride: number;
+  columnsAt: number;
+  tableAt: number;
+  rowsAt: number;
+  dayRowsAt: number;
+  /** Per thread: `threadAt + k * threadBytes`. */
+  threadAt: number;
+  threadBytes: number;
+  chunkDays: number;
+  chunkRows: number;
+  unitDays: number;
+  units: number;
+  slots: number;
+  /** Pointwise columns × the most rows a unit can have. */
+  stagingValues: number;
+  bytes: number;
+}
+
+/** The memory layout for `threads` threads, or null when it would be too large (then no pointwise path). */
+export function pointwiseMemoryLayout(plan: PointwisePlan, n: number, len: number, start: number, threads: number): PointwiseMemoryLayout | null {
+  const fields = [...new Set(plan.leaves.map((l) => l.field))];
+  const deepest = fields.map((f) => Math.max(...plan.leaves.filter((l) => l.field === f).map((l) => l.shift)));
+  const stride = len + Math.max(0, ...deepest);
+  const chunkDays = Math.max(1, Math.floor(CHUNK_ROWS / Math.max(1, n)));
+  const chunkRows = chunkDays * n + ((chunkDays * n) & 1); // even: the kernels work on lane pairs
+  const unitDays = chunkDays * CHUNKS_PER_UNIT;
+  const stagingValues = plan.columns.length * unitDays * n;
+  const columnsAt = 0;
+  const tableAt = columnsAt + fields.length * n * stride * 8;
+  const rowsAt = tableAt + fields.length * n * 12;
+  const dayRowsAt = rowsAt + n * len * 4;
+  const threadAt = Math.ceil((dayRowsAt + (len + 1) * 4) / 16) * 16;
+  const threadBytes = (plan.slots * chunkRows + stagingValues) * 8 + Math.ceil((plan.leaves.length * 12) / 16) * 16;
+  const bytes = threadAt + threads * threadBytes;
+  if (bytes > MAX_MEMORY_BYTES) return null;
+  return { fields, deepest, n, len, start, stride, columnsAt, tableAt, rowsAt, dayRowsAt, threadAt, threadBytes, chunkDays, chunkRows, unitDays, units: Math.ceil(len / unitDays), slots: plan.slots, stagingValues, bytes };
+}
+
+/** The memory of the last fetch that ended cleanly, kept for the next (see `pointwiseMemory`). */
+let spare: WebAssembly.Memory | null = null;
+
+/**
+ * A shared WebAssembly memory of at least the layout's size: the previous fetch's when large
+ * enough (its pages are already faulted in: ~25 MB for the first 20 Alpha158 features over 482
+ * stocks, ~10 ms of page faults otherwise), else a new one. Everything a fetch reads from it is
+ * written by that fetch first. Hand it back with `releasePointwiseMemory` once no thread uses it.
+ */
+export function pointwiseMemory(layout: PointwiseMemoryLayout): WebAssembly.Memory {
+  if (spare && spare.buffer.byteLength >= layout.bytes) {
+    const m = spare;
+    spare = null;
+    return m;
   }
-  return kernels;
+  const pages = Math.max(1, Math.ceil(layout.bytes / 65536));
+  return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
 }
 
-/** Days per chunk: a chunk's slots (~3.9k rows × 8 bytes each over 482 instruments) stay in the core's cache. */
-const CHUNK_DAYS = 8;
+/** Keeps `memory` for the next fetch (the larger of it and the one kept). Call only when no thread can still use it. */
+export function releasePointwiseMemory(memory: WebAssembly.Memory): void {
+  if (!spare || spare.buffer.byteLength < memory.buffer.byteLength) spare = memory;
+}
+
+/**
+ * Copies instrument `i`'s stored leaf fields into the memory (called by the thread that read its
+ * columns). An instrument without a field gets a table entry no day can satisfy: NaN.
+ */
+export function copyInstrument(layout: PointwiseMemoryLayout, memory: WebAssembly.Memory, i: number, instrument: string, stored: (instrument: string, field: string) => StoredSeries | null): void {
+  const heap = new Float64Array(memory.buffer);
+  const words = new Int32Array(memory.buffer);
+  const lastDay = layout.start + layout.len - 1;
+  layout.fields.forEach((field, f) => {
+    const col = storedOrNull(stored, instrument, field);
+    const day0 = layout.start - (layout.deepest[f] as number); // the copy's first day
+    const w = layout.tableAt / 4 + 3 * (f * layout.n + i);
+    const lo = col ? Math.max(col.startIdx, day0) : 0;
+    const hi = col ? Math.min(col.startIdx + col.values.length - 1, lastDay) : -1;
+    if (!col || hi < lo) {
+      words[w] = 0;
+      words[w + 1] = 0x7fffffff; // lo: no day d satisfies lo <= d - shift
+      words[w + 2] = -1;
+      return;
+    }
+    const base = layout.columnsAt + (f * layout.n + i) * layout.stride * 8;
+    heap.set(col.values.subarray(lo - col.startIdx, hi - col.startIdx + 1), base / 8 + (lo - day0));
+    words[w] = base + (lo - day0) * 8;
+    words[w + 1] = lo;
+    words[w + 2] = col.startIdx + col.values.length - 1;
+  });
+}
+
+/** Copies the row maps into the memory and counts each day's first row (call once, after the layout is filled). */
+export function copyRows(layout: PointwiseMemoryLayout, memory: WebAssembly.Memory, rowsAll: Int32Array): void {
+  const { n, len } = layout;
+  const words = new Int32Array(memory.buffer);
+  words.set(rowsAll.subarray(0, n * len), layout.rowsAt / 4);
+  // Rows of day t are [dayRows[t], dayRows[t+1]); counted instrument by instrument (the maps are instrument-major).
+  const dayRows = words.subarray(layout.dayRowsAt / 4, layout.dayRowsAt / 4 + len + 1);
+  dayRows.fill(0);
+  for (let i = 0; i < n; i++) {
+    for (let t = 0, base = i * len; t < len; t++) if ((rowsAll[base + t] as number) >= 0) dayRows[t + 1]++;
+  }
+  for (let t = 0; t < len; t++) dayRows[t + 1] += dayRows[t] as number;
+}
+
+/**
+ * One thread's evaluation of pointwise units: `compute(u)` gathers and computes the rows of unit
+ * `u`'s days into this thread's staging area; `flush(u, values)` copies them into the panel. The
+ * two are separate so a parallel fetch can commit a unit between them (parallel.ts).
+ */
+export class PointwiseRunner {
+  private readonly k: KernelExports;
+  private readonly heap: Float64Array;
+  private readonly dayRows: Int32Array;
+  private readonly slotsAt: number;
+  private readonly staging: Float64Array;
+  /** This thread's leaf table (see the gather kernel). */
+  private readonly leavesAt: number;
+
+  constructor(
+    private readonly plan: PointwisePlan,
+    private readonly layout: PointwiseMemoryLayout,
+    memory: WebAssembly.Memory,
+    thread: number,
+  ) {
+    this.k = instantiate(memory);
+    this.heap = new Float64Array(memory.buffer);
+    this.dayRows = new Int32Array(memory.buffer, layout.dayRowsAt, layout.len + 1);
+    this.slotsAt = layout.threadAt + thread * layout.threadBytes;
+    const stagingAt = this.slotsAt + plan.slots * layout.chunkRows * 8;
+    this.staging = new Float64Array(memory.buffer, stagingAt, layout.stagingValues);
+    this.leavesAt = stagingAt + layout.stagingValues * 8;
+    const words = new Int32Array(memory.buffer, this.leavesAt, plan.leaves.length * 3);
+    plan.leaves.forEach((leaf, j) => {
+      words[3 * j] = layout.tableAt + layout.fields.indexOf(leaf.field) * layout.n * 12;
+      words[3 * j + 1] = leaf.shift;
+      words[3 * j + 2] = this.slotsAt + j * layout.chunkRows * 8; // leaf j lives in slot j
+    });
+  }
+
+  /** Days `[t0, t1)` (offsets from the start) of unit `u`. */
+  private days(u: number): [number, number] {
+    const t0 = u * this.layout.unitDays;
+    return [t0, Math.min(this.layout.len, t0 + this.layout.unitDays)];
+  }
+
+  compute(u: number): void {
+    const { plan, layout, k, heap, dayRows } = this;
+    const [u0, u1] = this.days(u);
+    const unitRow0 = dayRows[u0] as number;
+    const unitRows = (dayRows[u1] as number) - unitRow0;
+    const at = (slot: number): number => this.slotsAt + slot * layout.chunkRows * 8;
+    const view = (slot: number, m: number): Float64Array => heap.subarray(at(slot) / 8, at(slot) / 8 + m);
+    for (const c of plan.constants) view(c.slot, layout.chunkRows).fill(c.value);
+    for (let t0 = u0; t0 < u1; t0 += layout.chunkDays) {
+      const t1 = Math.min(u1, t0 + layout.chunkDays);
+      const r0 = dayRows[t0] as number;
+      const rows = (dayRows[t1] as number) - r0;
+      if (rows === 0) continue;
+      const m = rows + (rows & 1);
+      k.gather(this.leavesAt, plan.leaves.length, layout.n, layout.rowsAt, layout.len, layout.start, t0, t1, r0);
+      let column = 0;
+      for (const step of plan.steps) {
+        switch (step.kind) {
+          case 'kernel':
+            if (step.kernel === 'abs' || step.kernel === 'fround') k[step.kernel](at(step.a), at(step.out), m);
+            else k[step.kernel](at(step.a), at(step.b), at(step.out), m);
+            break;
+          case 'sign': {
+            const x = view(step.a, rows);
+            const o = view(step.out, rows);
+            for (let r = 0; r < rows; r++) o[r] = x[r] !== x[r] ? NaN : Math.sign(x[r] as number) + 0;
+            break;
+          }
+          case 'log': {
+            const x = view(step.a, rows);
+            const o = view(step.out, rows);
+            if (step.f32) for (let r = 0; r < rows; r++) o[r] = npLogf(x[r] as number);
+            else for (let r = 0; r < rows; r++) o[r] = Math.log(x[r] as number);
+            break;
+          }
+          case 'write': {
+            // Staged column by column: column c of the unit at c * unitRows.
+            const dst = column++ * unitRows + (r0 - unitRow0);
+            const x = view(step.a, rows);
+            // The handler's final float32 cast (as copyAligned) for float64 results.
+            if (step.round) for (let r = 0; r < rows; r++) this.staging[dst + r] = Math.fround(x[r] as number);
+            else this.staging.set(x, dst);
+            break;
+          }
+        }
+      }
+    }
+  }
+
+  /** Copies unit `u`'s staged results into the panel's columns. */
+  flush(u: number, values: readonly Float64Array[]): void {
+    const [u0, u1] = this.days(u);
+    const row0 = this.dayRows[u0] as number;
+    const rows = (this.dayRows[u1] as number) - row0;
+    this.plan.columns.forEach((column, c) => (values[column] as Float64Array).set(this.staging.subarray(c * rows, (c + 1) * rows), row0));
+  }
+}
+
+function storedOrNull(stored: (instrument: string, field: string) => StoredSeries | null, instrument: string, field: string): StoredSeries | null {
+  try {
+    return stored(instrument, field);
+  } catch (e) {
+    // A field no instrument has (allowed missing, e.g. $vwap on Yahoo data) reads as NaN, as in the engine.
+    if ((e as { code?: string }).code === 'UNKNOWN_FIELD') return null;
+    throw e;
+  }
+}
 
 export interface PointwiseFill {
   /** Columns of the panel (all of them; only the plan's are written). */
@@ -235,122 +473,25 @@ export interface PointwiseFill {
   instruments: readonly string[];
   /** 1 where the instrument has rows. */
   live: Uint8Array;
-  start: number;
-  len: number;
+  layout: PointwiseMemoryLayout;
   /** The stored `.bin` column (LocalProvider.stored), null when the instrument lacks the field. */
   stored(instrument: string, field: string): StoredSeries | null;
 }
 
-/**
- * Writes the plan's columns on every row of the panel. Rows of a chunk of days are contiguous
- * (date-major), so each chunk is gathered, computed and written as one run per column.
- */
+/** Writes the plan's columns on every row of the panel, on this thread. */
 export function fillPointwise(plan: PointwisePlan, job: PointwiseFill): void {
-  if (plan.columns.length === 0) return;
-  const { rowsAll, len, start, live } = job;
-  const n = job.instruments.length;
-  // Rows of day t are [firstRowOfDay[t], firstRowOfDay[t+1]) (counted instrument by instrument: the row maps are instrument-major).
-  const firstRowOfDay = new Int32Array(len + 1);
-  for (let i = 0; i < n; i++) {
-    if (live[i] !== 1) continue;
-    for (let t = 0, base = i * len; t < len; t++) if ((rowsAll[base + t] as number) >= 0) firstRowOfDay[t + 1]++;
-  }
-  for (let t = 0; t < len; t++) firstRowOfDay[t + 1] += firstRowOfDay[t] as number;
-  let widest = 0;
-  for (let t0 = 0; t0 < len; t0 += CHUNK_DAYS) widest = Math.max(widest, (firstRowOfDay[Math.min(len, t0 + CHUNK_DAYS)] as number) - (firstRowOfDay[t0] as number));
-  // Every step runs over the widest chunk's (even) length: values past a chunk's rows are stale and never written out.
-  const width = widest + (widest & 1);
-  if (width === 0) return;
-  const { memory, fns } = loadKernels();
-  // WebAssembly memory: the slots, the row maps, then per field a table (column address, first
-  // copied day, last stored day per instrument) and the instruments' values over the days the
-  // leaves read ([start - largest shift, start + len - 1] within the stored data).
-  const fields = [...new Set(plan.leaves.map((l) => l.field))];
-  const columnsOf = fields.map((field) => job.instruments.map((inst, i) => (live[i] === 1 ? storedOrNull(job, inst, field) : null)));
-  const deepest = fields.map((field) => Math.max(...plan.leaves.filter((l) => l.field === field).map((l) => l.shift)));
-  const lastDay = start + len - 1;
-  const rowsAt = plan.slots * width * 8;
-  let end = rowsAt + n * len * 4;
-  const tableAt = fields.map(() => {
-    const at = end;
-    end += n * 12;
-    return at;
+  const memory = pointwiseMemory(job.layout);
+  job.instruments.forEach((inst, i) => {
+    if (job.live[i] === 1) copyInstrument(job.layout, memory, i, inst, job.stored);
+    else copyInstrument(job.layout, memory, i, inst, () => null);
   });
-  end = Math.ceil(end / 8) * 8;
-  const copies = columnsOf.map((cols, f) =>
-    cols.map((col) => {
-      if (!col) return null;
-      const lo = Math.max(col.startIdx, start - (deepest[f] as number));
-      const hi = Math.min(col.startIdx + col.values.length - 1, lastDay);
-      if (hi < lo) return null;
-      const at = end;
-      end += (hi - lo + 1) * 8;
-      return { at, lo, values: col.values.subarray(lo - col.startIdx, hi - col.startIdx + 1), last: col.startIdx + col.values.length - 1 };
-    }),
-  );
-  if (memory.buffer.byteLength < end) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
-  const heap = new Float64Array(memory.buffer);
-  const words = new Int32Array(memory.buffer);
-  const slot = (k: number): Float64Array => heap.subarray(k * width, (k + 1) * width);
-  const at = (k: number): number => k * width * 8;
-  for (const c of plan.constants) slot(c.slot).fill(c.value);
-  words.set(rowsAll.subarray(0, n * len), rowsAt / 4);
-  copies.forEach((cols, f) =>
-    cols.forEach((copy, i) => {
-      const w = (tableAt[f] as number) / 4 + 3 * i;
-      if (copy) heap.set(copy.values, copy.at / 8);
-      words[w] = copy ? copy.at : 0;
-      words[w + 1] = copy ? copy.lo : 0x7fffffff; // no value: every day fails lo <= day - shift
-      words[w + 2] = copy ? copy.last : -1;
-    }),
-  );
-  const fieldOf = plan.leaves.map((l) => fields.indexOf(l.field));
-  for (let t0 = 0; t0 < len; t0 += CHUNK_DAYS) {
-    const t1 = Math.min(len, t0 + CHUNK_DAYS);
-    const r0 = firstRowOfDay[t0] as number;
-    const rows = (firstRowOfDay[t1] as number) - r0;
-    if (rows === 0) continue;
-    plan.leaves.forEach((leaf, k) => fns.gather(tableAt[fieldOf[k] as number] as number, n, rowsAt, len, start, t0, t1, leaf.shift, at(k), r0));
-    for (const step of plan.steps) {
-      switch (step.kind) {
-        case 'kernel':
-          if (step.kernel === 'abs' || step.kernel === 'fround') fns[step.kernel](at(step.a), at(step.out), width);
-          else fns[step.kernel](at(step.a), at(step.b), at(step.out), width);
-          break;
-        case 'sign': {
-          const x = slot(step.a);
-          const o = slot(step.out);
-          for (let k = 0; k < rows; k++) o[k] = x[k] !== x[k] ? NaN : Math.sign(x[k] as number) + 0;
-          break;
-        }
-        case 'log': {
-          const x = slot(step.a);
-          const o = slot(step.out);
-          if (step.f32) for (let k = 0; k < rows; k++) o[k] = npLogf(x[k] as number);
-          else for (let k = 0; k < rows; k++) o[k] = Math.log(x[k] as number);
-          break;
-        }
-        case 'write': {
-          const dst = job.values[step.column] as Float64Array;
-          const x = heap.subarray(step.a * width, step.a * width + rows);
-          // The handler's final float32 cast (as copyAligned) for float64 results.
-          if (step.round) for (let k = 0; k < rows; k++) dst[r0 + k] = Math.fround(x[k] as number);
-          else dst.set(x, r0);
-          break;
-        }
-      }
-    }
+  copyRows(job.layout, memory, job.rowsAll);
+  const runner = new PointwiseRunner(plan, job.layout, memory, 0);
+  for (let u = 0; u < job.layout.units; u++) {
+    runner.compute(u);
+    runner.flush(u, job.values);
   }
-}
-
-function storedOrNull(job: PointwiseFill, instrument: string, field: string): StoredSeries | null {
-  try {
-    return job.stored(instrument, field);
-  } catch (e) {
-    // A field no instrument has (allowed missing, e.g. $vwap on Yahoo data) reads as NaN, as in the engine.
-    if ((e as { code?: string }).code === 'UNKNOWN_FIELD') return null;
-    throw e;
-  }
+  releasePointwiseMemory(memory);
 }
 
 /**
