@@ -271,13 +271,19 @@ function planRows(insts: readonly IndexSpans[], days: readonly string[], s: numb
     live[i] = mask.indexOf(1) >= 0 ? 1 : 0;
   });
   const fill = (rowsAll: Int32Array): void => {
-    rowsAll.fill(-1);
-    // Rows go by date, then instrument: a running row number over days, instruments.
-    let row = 0;
-    for (let t = 0; t < len; t++) {
-      for (let i = 0; i < insts.length; i++) {
-        if ((exists[i] as Uint8Array)[t]) rowsAll[i * len + t] = row++;
-      }
+    // Rows go by date, then instrument. Walked instrument by instrument (the masks and row maps are
+    // instrument-major; day by day strode across all of them): each day's next row is its first
+    // row plus the instruments already placed on it.
+    const next = new Int32Array(len);
+    for (const mask of exists) for (let t = 0; t < len; t++) next[t] += mask[t] as number;
+    for (let t = 0, first = 0; t < len; t++) {
+      const count = next[t] as number;
+      next[t] = first;
+      first += count;
+    }
+    for (let i = 0; i < insts.length; i++) {
+      const mask = exists[i] as Uint8Array;
+      for (let t = 0, at = i * len; t < len; t++, at++) rowsAll[at] = mask[t] ? (next[t] as number)++ : -1;
     }
   };
   const labels = (): { dates: string[]; instruments: string[] } => {

@@ -459,6 +459,16 @@ function touchColumns(columns: readonly SharedArrayBuffer[], control: Int32Array
   }
 }
 
+/**
+ * The columns instrument blocks write (`roots`): only they are faulted in up front. Pointwise
+ * units write a contiguous run of rows each, so their pages are faulted by the unit that writes
+ * them, spread over the threads like the units (in a first fetch the worker starts late, and this
+ * thread had been faulting most of the panel alone).
+ */
+function blockColumns(job: WorkerJob, layout: SharedLayout): SharedArrayBuffer[] {
+  return job.roots ? job.roots.map((k) => layout.columns[k] as SharedArrayBuffer) : layout.columns;
+}
+
 function touchChunksPerColumn(columns: readonly SharedArrayBuffer[]): number {
   return columns.length ? Math.ceil((columns[0] as SharedArrayBuffer).byteLength / TOUCH_CHUNK_BYTES) : 0;
 }
@@ -478,7 +488,7 @@ export function workBlocks(job: WorkerJob, source: FieldSource, me: number, onCl
     layout = (receiveMessageOnPort(job.plan.port)?.message as SharedLayout | undefined) ?? undefined;
     job.plan.port.close();
     if (!layout) throw new Error('internal: no layout message after READY');
-    touchColumns(layout.columns, control);
+    touchColumns(blockColumns(job, layout), control);
     if (!waitReady(control, 1)) return;
   }
   computeBlocks(job, panelWriter(job, layout as SharedLayout, source, me), me, onClaim);
@@ -747,8 +757,9 @@ export function runParallel(job: ParallelJob): Float64Array[] {
         setReady(-1);
         throw err;
       }
-      touchColumns(layout.columns, ctl);
-      const chunks = touchChunksPerColumn(layout.columns) * layout.columns.length;
+      const touched = blockColumns(wjob, layout);
+      touchColumns(touched, ctl);
+      const chunks = touchChunksPerColumn(touched) * touched.length;
       for (let done = Atomics.load(ctl, TOUCH_DONE); done < chunks; done = Atomics.load(ctl, TOUCH_DONE)) {
         failIfDead();
         Atomics.wait(ctl, TOUCH_DONE, done, 200);
