@@ -191,6 +191,21 @@ export class LocalProvider implements FieldSource {
    * file. Cached per (instrument, field).
    */
   stored(instrument: string, field: string): StoredSeries | null {
+    // Keyed by the names as given: a parallel fetch asks ~10k times, and validating and lower-casing
+    // both names and building the key each time cost ~2.5 µs a call. Entries are exactly what the
+    // path below returned for the same names (and go with clearCache()).
+    const byField = this.storedByName.get(instrument);
+    const hit = byField?.get(field);
+    if (hit !== undefined) return hit;
+    const series = this.storedByPath(instrument, field);
+    if (byField) byField.set(field, series);
+    else this.storedByName.set(instrument, new Map([[field, series]]));
+    return series;
+  }
+
+  private readonly storedByName = new Map<string, Map<string, StoredSeries | null>>();
+
+  private storedByPath(instrument: string, field: string): StoredSeries | null {
     const f = normalizeFieldName(field);
     const dir = symbolToDirName(instrument);
     const key = `${dir}\u0000${f}`;
@@ -268,6 +283,7 @@ export class LocalProvider implements FieldSource {
   clearCache(): void {
     this.cacheGeneration += 1;
     this.columns.clear();
+    this.storedByName.clear();
     this.columnStore = new SharedColumnStore();
     this.fieldLists.clear();
     this.universes.clear();
