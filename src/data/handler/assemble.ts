@@ -131,7 +131,8 @@ export interface AssembleOptions {
 
 /**
  * Evaluates `groups` for `spans` over calendar indices `[s, e]` and returns the panel (rows by date,
- * then instrument). Peak memory is the panel plus one instrument's results.
+ * then instrument). Peak memory is the panel plus one instrument's results per thread, and with
+ * pointwise columns a copy of their fields' stored columns (pointwise.ts).
  */
 export function assemblePanel(source: FieldSource, groups: readonly ColumnGroup[], spans: readonly InstrumentSpan[], s: number, e: number, options: AssembleOptions = {}): Panel {
   const days = source.calendarDays();
