@@ -26,11 +26,11 @@ export function fullGridFetch(
   const grid = { rowOf: instruments.map((_, k) => Int32Array.from(days, (_d, t) => t * n + k)), rows: n * days.length };
   // `pointwise`: the pointwise columns go in units of days (pointwise.ts); they need the plan.
   const split = opts.pointwise ? splitPointwise(exprs) : null;
-  const memory = split ? pointwiseMemoryLayout(split.pointwise, n, days.length, 0, threads) : null;
+  const memoryLayout = split ? pointwiseMemoryLayout(split.pointwise, n, days.length, 0, threads) : null;
   return runParallel({
     source: p,
     exprs: [...exprs],
-    ...(split && memory ? { roots: split.others, pointwise: { plan: split.pointwise, layout: memory } } : {}),
+    ...(split && memoryLayout ? { roots: split.others, pointwise: { plan: split.pointwise, layout: memoryLayout } } : {}),
     instruments,
     layout: opts.viaExtents || opts.pointwise
       ? { fields: ['close', 'volume'], build: () => ({ rows: grid.rows, live: new Uint8Array(n).fill(1), fill: (rowsAll: Int32Array) => grid.rowOf.forEach((r, k) => rowsAll.set(r, k * days.length)) }) }

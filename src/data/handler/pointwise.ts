@@ -389,6 +389,8 @@ export class PointwiseRunner {
       words[3 * j + 1] = leaf.shift;
       words[3 * j + 2] = this.slotsAt + j * layout.chunkRows * 8; // leaf j lives in slot j
     });
+    // Constant slots are never written by a step: filled once for every unit of this thread.
+    for (const c of plan.constants) this.heap.fill(c.value, (this.slotsAt / 8) + c.slot * layout.chunkRows, (this.slotsAt / 8) + (c.slot + 1) * layout.chunkRows);
   }
 
   /** Days `[t0, t1)` (offsets from the start) of unit `u`. */
@@ -404,7 +406,6 @@ export class PointwiseRunner {
     const unitRows = (dayRows[u1] as number) - unitRow0;
     const at = (slot: number): number => this.slotsAt + slot * layout.chunkRows * 8;
     const view = (slot: number, m: number): Float64Array => heap.subarray(at(slot) / 8, at(slot) / 8 + m);
-    for (const c of plan.constants) view(c.slot, layout.chunkRows).fill(c.value);
     for (let t0 = u0; t0 < u1; t0 += layout.chunkDays) {
       const t1 = Math.min(u1, t0 + layout.chunkDays);
       const r0 = dayRows[t0] as number;
